@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod plugin;
 pub mod registry;
 pub mod signing;
+pub mod template;
 
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, IncomingEvent, KnownKind};

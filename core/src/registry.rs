@@ -76,6 +76,10 @@ pub struct PluginConfig {
     /// template, or `@file.hbs` for a file under the templates directory.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
+    /// Where `@file.hbs` templates are read from; set by the host to
+    /// `templates/` next to the config file, never read from the config.
+    #[serde(skip)]
+    pub templates_dir: Option<std::path::PathBuf>,
     /// The service's own settings.
     #[serde(flatten)]
     pub settings: Map<String, Value>,
