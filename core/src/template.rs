@@ -109,6 +109,309 @@ impl Markup {
     }
 }
 
+impl Markup {
+    /// Cuts `text` (already in this markup) to at most `max` UTF-16 code
+    /// units ([`utf16_len`]), ending with `…`, without breaking the markup:
+    /// never inside an escape (`\*`), an entity (`&amp;`), a tag or a
+    /// link target, and with the tags (HTML) or entities (MarkdownV2) open
+    /// at the cut closed again, so Telegram still parses the result.
+    ///
+    /// Text within the limit is returned as is.
+    pub fn fit(self, text: &str, max: usize) -> String {
+        if utf16_len(text) <= max {
+            return text.to_owned();
+        }
+        let atoms = match self {
+            Markup::Plain => plain_atoms(text),
+            Markup::Markdown => markdown_atoms(text),
+            Markup::Mrkdwn => mrkdwn_atoms(text),
+            Markup::Html => html_atoms(text),
+            Markup::MarkdownV2 => markdown_v2_atoms(text),
+        };
+        let ellipsis = "…";
+        let mut stack: Vec<String> = Vec::new();
+        let mut used = 0;
+        let mut best: Option<(usize, String)> = None;
+        for atom in atoms {
+            used += utf16_len(&text[atom.start..atom.end]);
+            match atom.effect {
+                Effect::None => {}
+                Effect::Push(closer) => stack.push(closer),
+                Effect::Pop => {
+                    stack.pop();
+                }
+            }
+            if used > max {
+                break;
+            }
+            let closers: String = stack.iter().rev().map(String::as_str).collect();
+            if used + utf16_len(ellipsis) + utf16_len(&closers) <= max {
+                best = Some((atom.end, closers));
+            }
+        }
+        let (end, closers) = best.unwrap_or_default();
+        let out = format!("{}{ellipsis}{closers}", &text[..end]);
+        if utf16_len(&out) <= max {
+            out
+        } else if max >= utf16_len(ellipsis) {
+            ellipsis.to_owned()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A piece of marked-up text that must not be split, and what it does to
+/// the stack of open entities.
+struct Atom {
+    start: usize,
+    end: usize,
+    effect: Effect,
+}
+
+enum Effect {
+    None,
+    /// Opens an entity closed by this text.
+    Push(String),
+    /// Closes the innermost open entity.
+    Pop,
+}
+
+fn char_atom(text: &str, start: usize) -> Atom {
+    let len = text[start..].chars().next().map_or(1, char::len_utf8);
+    Atom {
+        start,
+        end: start + len,
+        effect: Effect::None,
+    }
+}
+
+fn plain_atoms(text: &str) -> Vec<Atom> {
+    text.char_indices()
+        .map(|(i, c)| Atom {
+            start: i,
+            end: i + c.len_utf8(),
+            effect: Effect::None,
+        })
+        .collect()
+}
+
+/// A backslash escape and the character it escapes, as one atom.
+fn escape_atom(text: &str, start: usize) -> Atom {
+    let next = text[start + 1..].chars().next().map_or(0, char::len_utf8);
+    Atom {
+        start,
+        end: start + 1 + next,
+        effect: Effect::None,
+    }
+}
+
+fn markdown_atoms(text: &str) -> Vec<Atom> {
+    let mut atoms = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let atom = if text[i..].starts_with('\\') {
+            escape_atom(text, i)
+        } else {
+            char_atom(text, i)
+        };
+        i = atom.end;
+        atoms.push(atom);
+    }
+    atoms
+}
+
+/// `&name;` or `&#123;` at `start`, if there is one.
+fn entity_end(text: &str, start: usize) -> Option<usize> {
+    let rest = &text[start + 1..];
+    let semi = rest.find(';')?;
+    let name = &rest[..semi];
+    (!name.is_empty() && semi <= 10 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#'))
+        .then_some(start + 1 + semi + 1)
+}
+
+fn mrkdwn_atoms(text: &str) -> Vec<Atom> {
+    let mut atoms = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let end = if text[i..].starts_with('&') {
+            entity_end(text, i)
+        } else if text[i..].starts_with('<') {
+            text[i..].find('>').map(|j| i + j + 1)
+        } else {
+            None
+        };
+        let atom = match end {
+            Some(end) => Atom {
+                start: i,
+                end,
+                effect: Effect::None,
+            },
+            None => char_atom(text, i),
+        };
+        i = atom.end;
+        atoms.push(atom);
+    }
+    atoms
+}
+
+fn html_atoms(text: &str) -> Vec<Atom> {
+    let mut atoms = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let atom = if rest.starts_with('&') {
+            match entity_end(text, i) {
+                Some(end) => Atom {
+                    start: i,
+                    end,
+                    effect: Effect::None,
+                },
+                None => char_atom(text, i),
+            }
+        } else if rest.starts_with('<') {
+            match rest.find('>') {
+                Some(j) => {
+                    let tag = &rest[..=j];
+                    let effect = if tag.starts_with("</") {
+                        Effect::Pop
+                    } else if tag.ends_with("/>") {
+                        Effect::None
+                    } else {
+                        let name: String = tag[1..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .collect();
+                        Effect::Push(format!("</{name}>"))
+                    };
+                    Atom {
+                        start: i,
+                        end: i + j + 1,
+                        effect,
+                    }
+                }
+                None => char_atom(text, i),
+            }
+        } else {
+            char_atom(text, i)
+        };
+        i = atom.end;
+        atoms.push(atom);
+    }
+    atoms
+}
+
+/// Where the `](url)` closing a link opened at `open` ends, and where it
+/// starts.
+fn markdown_v2_link_close(text: &str, open: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b']' if bytes.get(i + 1) == Some(&b'(') => {
+                let mut j = i + 2;
+                while j < bytes.len() {
+                    match bytes[j] {
+                        b'\\' => j += 2,
+                        b')' => return Some((i, j + 1)),
+                        _ => j += 1,
+                    }
+                }
+                return None;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn markdown_v2_atoms(text: &str) -> Vec<Atom> {
+    const TOGGLES: [&str; 5] = ["__", "||", "*", "_", "~"];
+    let mut atoms = Vec::new();
+    // Open entities: their closing text, and for links where it starts.
+    let mut open: Vec<(String, Option<usize>)> = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let in_code = open
+            .last()
+            .is_some_and(|(closer, _)| closer == "`" || closer == "```");
+        let atom = if rest.starts_with('\\') {
+            escape_atom(text, i)
+        } else if in_code {
+            let closer = open.last().map(|(c, _)| c.clone()).unwrap_or_default();
+            if rest.starts_with(closer.as_str()) {
+                open.pop();
+                Atom {
+                    start: i,
+                    end: i + closer.len(),
+                    effect: Effect::Pop,
+                }
+            } else {
+                char_atom(text, i)
+            }
+        } else if let Some((_, Some(close_at))) = open.last().filter(|(_, at)| *at == Some(i)) {
+            let close_at = *close_at;
+            let end = markdown_v2_link_end(text, close_at);
+            open.pop();
+            Atom {
+                start: i,
+                end,
+                effect: Effect::Pop,
+            }
+        } else if rest.starts_with("```") || rest.starts_with('`') {
+            let fence = if rest.starts_with("```") { "```" } else { "`" };
+            open.push((fence.to_owned(), None));
+            Atom {
+                start: i,
+                end: i + fence.len(),
+                effect: Effect::Push(fence.to_owned()),
+            }
+        } else if rest.starts_with('[') {
+            match markdown_v2_link_close(text, i) {
+                Some((close_at, end)) => {
+                    let closer = text[close_at..end].to_owned();
+                    open.push((closer.clone(), Some(close_at)));
+                    Atom {
+                        start: i,
+                        end: i + 1,
+                        effect: Effect::Push(closer),
+                    }
+                }
+                None => char_atom(text, i),
+            }
+        } else if let Some(toggle) = TOGGLES.iter().find(|t| rest.starts_with(**t)) {
+            let closes = open
+                .last()
+                .is_some_and(|(c, at)| at.is_none() && c == toggle);
+            let effect = if closes {
+                open.pop();
+                Effect::Pop
+            } else {
+                open.push(((*toggle).to_owned(), None));
+                Effect::Push((*toggle).to_owned())
+            };
+            Atom {
+                start: i,
+                end: i + toggle.len(),
+                effect,
+            }
+        } else {
+            char_atom(text, i)
+        };
+        i = atom.end;
+        atoms.push(atom);
+    }
+    atoms
+}
+
+fn markdown_v2_link_end(text: &str, close_at: usize) -> usize {
+    markdown_v2_link_close(text, close_at.saturating_sub(1))
+        .filter(|(at, _)| *at == close_at)
+        .map_or(close_at + 1, |(_, end)| end)
+}
+
 /// Which template was chosen for an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateSource {
@@ -954,6 +1257,77 @@ mod tests {
             r"Dune \(2021\)\. Part 2\!"
         );
         assert_eq!(escape_markdown_v2("日本語 🎬 abc"), "日本語 🎬 abc");
+    }
+
+    #[test]
+    fn fit_keeps_short_text_and_cuts_plain_text() {
+        assert_eq!(Markup::Plain.fit("short", 5), "short");
+        assert_eq!(Markup::Plain.fit("longer", 5), "long…");
+        assert_eq!(Markup::Plain.fit("🎬🎬🎬", 5), "🎬🎬…");
+        assert_eq!(Markup::Plain.fit("abc", 0), "");
+        assert_eq!(Markup::Plain.fit("abc", 1), "…");
+    }
+
+    #[test]
+    fn fit_never_splits_escapes_entities_or_tags() {
+        assert_eq!(Markup::Markdown.fit(r"ab\*cd", 4), "ab…");
+        assert_eq!(Markup::Mrkdwn.fit("a &amp; b", 6), "a …");
+        assert_eq!(Markup::Mrkdwn.fit("a <https://x.y|link> b", 10), "a …");
+        assert_eq!(Markup::Html.fit("x &amp; y", 5), "x …");
+        assert_eq!(Markup::MarkdownV2.fit(r"a\.b\.c", 4), r"a\.…");
+    }
+
+    #[test]
+    fn fit_closes_open_html_tags() {
+        let text =
+            r#"<b>Alice</b> started <a href="https://x.y/?a=1&amp;b=2"><i>The Expanse</i></a>"#;
+        for max in 0..utf16_len(text) + 2 {
+            let out = Markup::Html.fit(text, max);
+            assert!(utf16_len(&out) <= max, "{max}: {out}");
+            assert_eq!(
+                out.matches("<b>").count(),
+                out.matches("</b>").count(),
+                "{out}"
+            );
+            assert_eq!(
+                out.matches("<a ").count(),
+                out.matches("</a>").count(),
+                "{out}"
+            );
+            assert_eq!(
+                out.matches("<i>").count(),
+                out.matches("</i>").count(),
+                "{out}"
+            );
+        }
+        assert_eq!(
+            Markup::Html.fit("<b>Alice Smith</b>", 15),
+            "<b>Alice S…</b>"
+        );
+    }
+
+    #[test]
+    fn fit_closes_open_markdown_v2_entities() {
+        assert_eq!(
+            Markup::MarkdownV2.fit("*Alice Smith* x", 12),
+            "*Alice Smi…*"
+        );
+        assert_eq!(
+            Markup::MarkdownV2.fit("__under__ and ||spoiler||", 21),
+            "__under__ and ||sp…||"
+        );
+        assert_eq!(
+            Markup::MarkdownV2.fit("[The Expanse](https://x.y/a\\)b) more", 25),
+            "[The …](https://x.y/a\\)b)"
+        );
+        assert_eq!(Markup::MarkdownV2.fit("`co*de` tail", 6), "`co*…`");
+        let text = "*bold _italic ~strike~_* [link](https://x) `code` ```\npre\n``` end";
+        for max in 0..utf16_len(text) + 2 {
+            let out = Markup::MarkdownV2.fit(text, max);
+            assert!(utf16_len(&out) <= max, "{max}: {out}");
+            assert_eq!(out.matches('*').count() % 2, 0, "{out}");
+            assert_eq!(out.matches('`').count() % 2, 0, "{out}");
+        }
     }
 
     #[test]
