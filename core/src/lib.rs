@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod plugin;
 pub mod registry;
 pub mod signing;
+pub mod sources;
 pub mod template;
 
 pub use error::{Error, Result};
