@@ -1,2 +1,5 @@
 //! The `herald` binary.
-fn main() {}
+
+fn main() -> std::process::ExitCode {
+    herald_host::main()
+}
