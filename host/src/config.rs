@@ -305,7 +305,7 @@ pub fn load_with_env(path: Option<&Path>, lookup: &dyn Fn(&str) -> Option<String
     }
     figment = figment.merge(Env::prefixed("HERALD_").split("__").ignore(&["config"]));
     let config = extract(&figment, file.as_deref())?;
-    let config = substitute_env(config, &figment, lookup)?;
+    let config = substitute_env(config, &figment, file.as_deref(), lookup)?;
     validate(&config)?;
     Ok(LoadedConfig { config, file })
 }
@@ -337,6 +337,7 @@ fn extract(figment: &Figment, file: Option<&Path>) -> Result<Config> {
 fn substitute_env(
     config: Config,
     figment: &Figment,
+    file: Option<&Path>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config> {
     let mut value = serde_json::to_value(&config).map_err(|e| Error::config("", e.to_string()))?;
@@ -346,7 +347,8 @@ fn substitute_env(
             let file = figment
                 .find_metadata(&key)
                 .and_then(|m| m.source.as_ref())
-                .map(|s| PathBuf::from(s.to_string()));
+                .map(|s| PathBuf::from(s.to_string()))
+                .or_else(|| file.map(Path::to_owned));
             Error::Config {
                 key: display_path(path),
                 file,
