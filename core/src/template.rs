@@ -50,6 +50,9 @@
 //! | `escape_html` | `{{escape_html title}}` | Telegram HTML escaped |
 //! | `escape_markdown_v2` | `{{escape_markdown_v2 title}}` | Telegram MarkdownV2 escaped |
 //!
+//! `{{duration}}` and `{{episode_code}}` without arguments are the derived
+//! context values of the same name.
+//!
 //! An escape helper of the plugin's own dialect escapes once (it is the
 //! same as `{{title}}`); one of another dialect is escaped again for the
 //! plugin's dialect, so it can never inject markup. Missing values render
@@ -675,6 +678,9 @@ fn new_handlebars(markup: Markup) -> Handlebars<'static> {
 struct ValueHelper {
     name: &'static str,
     arity: usize,
+    /// Whether `{{name}}` without arguments is the context value of the
+    /// same name (`{{duration}}` is the derived `duration`).
+    context_value: bool,
     compute: fn(&[&Value]) -> std::result::Result<Value, String>,
 }
 
@@ -682,6 +688,7 @@ impl ValueHelper {
     const DURATION: ValueHelper = ValueHelper {
         name: "duration",
         arity: 1,
+        context_value: true,
         compute: |args| {
             Ok(match seconds_arg(args[0], "seconds")? {
                 Some(seconds) => Value::String(duration(seconds)),
@@ -692,6 +699,7 @@ impl ValueHelper {
     const EPISODE_CODE: ValueHelper = ValueHelper {
         name: "episode_code",
         arity: 2,
+        context_value: true,
         compute: |args| {
             let season = seconds_arg(args[0], "season")?;
             let episode = seconds_arg(args[1], "episode")?;
@@ -704,6 +712,7 @@ impl ValueHelper {
     const TRUNCATE: ValueHelper = ValueHelper {
         name: "truncate",
         arity: 2,
+        context_value: false,
         compute: |args| {
             let max = match seconds_arg(args[1], "the maximum length")? {
                 Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
@@ -742,9 +751,13 @@ impl HelperDef for ValueHelper {
         &self,
         h: &Helper<'rc>,
         _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
+        ctx: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> std::result::Result<ScopedJson<'rc>, RenderError> {
+        if self.context_value && h.params().is_empty() && h.hash().is_empty() {
+            let value = ctx.data().get(self.name).cloned().unwrap_or(Value::Null);
+            return Ok(ScopedJson::Derived(value));
+        }
         let args = helper_args(h, self.name, self.arity)?;
         (self.compute)(&args)
             .map(ScopedJson::Derived)
@@ -1444,7 +1457,7 @@ mod tests {
         }
         let err = Templates::new(
             &config(json!({})),
-            &[("default", "{{duration}}")],
+            &[("default", "{{truncate}}")],
             Markup::Plain,
         )
         .unwrap_err()
@@ -1463,6 +1476,14 @@ mod tests {
 
     #[test]
     fn helpers_render() {
+        assert_eq!(
+            render_one(
+                Markup::Plain,
+                "{{duration}}|{{episode_code}}",
+                json!({"duration_seconds": 61, "season": 1, "episode": 2})
+            ),
+            "1 min|S01E02"
+        );
         assert_eq!(
             render_one(
                 Markup::Plain,
