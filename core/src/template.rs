@@ -989,14 +989,14 @@ fn escape_with(text: &str, special: impl Fn(char) -> bool) -> String {
     out
 }
 
-/// Discord markdown: a backslash before each of ``\ * _ ~ ` | < > # - [ ] ( )``
+/// Discord markdown: a backslash before each of ``\ * _ ~ ` | < > # - [ ]``
 /// so that titles neither format nor form links, headings, lists, quotes or
 /// spoilers. (Mentions are disarmed by the plugin's `allowed_mentions`.)
 pub fn escape_markdown(text: &str) -> String {
     escape_with(text, |c| {
         matches!(
             c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '<' | '>' | '#' | '-' | '[' | ']' | '(' | ')'
+            '\\' | '*' | '_' | '~' | '`' | '|' | '<' | '>' | '#' | '-' | '[' | ']'
         )
     })
 }
@@ -1233,7 +1233,7 @@ mod tests {
     fn escape_markdown_disarms_discord_markdown() {
         assert_eq!(
             escape_markdown(r"*a* _b_ ~c~ `d` ||e|| > # - [f](g) <@1> \"),
-            r"\*a\* \_b\_ \~c\~ \`d\` \|\|e\|\| \> \# \- \[f\]\(g\) \<@1\> \\"
+            r"\*a\* \_b\_ \~c\~ \`d\` \|\|e\|\| \> \# \- \[f\](g) \<@1\> \\"
         );
         assert_eq!(escape_markdown("日本語 🎬"), "日本語 🎬");
     }
