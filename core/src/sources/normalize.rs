@@ -285,7 +285,6 @@ pub(crate) fn build(
             };
             d.0.insert("change_type".into(), Value::String(change.into()));
             d.str("media_item_id", &fields.item_id);
-            d.str("library_id", &fields.library_id);
             d.str("media_type", &fields.media_type);
             d.uint("runtime_seconds", fields.runtime_seconds);
         }
@@ -339,6 +338,7 @@ pub(crate) fn build(
     d.str("overview", &fields.overview);
     // Untyped extras useful to templates and filters.
     d.str("server_id", &fields.server_id);
+    d.str("library_id", &fields.library_id);
     d.str("library_name", &fields.library_name);
     for (key, value) in fields.extra {
         d.0.entry(key).or_insert(value);

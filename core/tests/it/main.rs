@@ -6,3 +6,4 @@ mod filter;
 mod pattern;
 mod registry;
 mod signing;
+mod sources;
