@@ -1,0 +1,60 @@
+//! The exact requests, compared with `tests/golden/` (`UPDATE_GOLDEN=1`
+//! rewrites them).
+
+use herald_core::{Body, Message, NotificationPlugin};
+use herald_discord::Discord;
+use serde_json::json;
+
+use crate::service::check_body;
+use crate::support::{check_golden, config, golden_events, golden_text};
+
+fn check_variant(dir: &str, settings: serde_json::Value, only: Option<&[&str]>) {
+    let plugin = Discord::new(&config(settings)).unwrap();
+    let mut failures = Vec::new();
+    for (name, event) in golden_events() {
+        if only.is_some_and(|only| !only.contains(&name.as_str())) {
+            continue;
+        }
+        let message = plugin.format(&event).unwrap();
+        let Message::Http(request) = &message else {
+            panic!("not HTTP")
+        };
+        assert_eq!(request.method, "POST");
+        let Body::Json(body) = &request.body else {
+            panic!("not JSON")
+        };
+        if let Err(e) = check_body(body) {
+            failures.push(format!("{name}: Discord would refuse it: {e}"));
+        }
+        failures.extend(check_golden(
+            &format!("{dir}/{name}.json"),
+            &golden_text(&message),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn embeds_for_every_event() {
+    check_variant(
+        "embed",
+        json!({"webhook_url": "https://discord.com/api/webhooks/123/token"}),
+        None,
+    );
+}
+
+#[test]
+fn text_style_with_thread_username_and_large_image() {
+    check_variant(
+        "text",
+        json!({"webhook_url": "https://discord.com/api/webhooks/123/token?wait=true",
+               "thread_id": "987", "username": "Herald", "avatar_url": "https://herald.example/a.png",
+               "style": "text"}),
+        None,
+    );
+    check_variant(
+        "image",
+        json!({"webhook_url": "https://discord.com/api/webhooks/123/token", "image": "image"}),
+        Some(&["playback.started-full", "library.updated-long"]),
+    );
+}
