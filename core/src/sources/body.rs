@@ -37,6 +37,13 @@ pub(crate) fn decode(
 ) -> Result<Map<String, Value>, SourceError> {
     let fields = form_fields(source);
     let text = match content_type.map(media_type).as_deref() {
+        // A JSON body sent with a form content type (a misconfigured
+        // sender): read it as JSON rather than fail on the form.
+        Some("multipart/form-data" | "application/x-www-form-urlencoded")
+            if looks_like_json(body) =>
+        {
+            body.to_vec()
+        }
         Some("multipart/form-data") => {
             // `unwrap_or_default` never hits: the arm matched a `Some`.
             multipart_field(source, content_type.unwrap_or_default(), body, fields)?
@@ -60,6 +67,13 @@ fn looks_like_form(body: &[u8], fields: &[&str]) -> bool {
         body.split(|&b| b == b'&')
             .any(|pair| pair.starts_with(f.as_bytes()) && pair.get(f.len()) == Some(&b'='))
     })
+}
+
+fn looks_like_json(body: &[u8]) -> bool {
+    strip_bom(body)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
 }
 
 fn strip_bom(body: &[u8]) -> &[u8] {

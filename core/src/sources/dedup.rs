@@ -28,7 +28,18 @@ pub fn dedup_key(source: &str, event: &Event) -> String {
 ///
 /// The window is fixed from the first sighting (a steady stream of repeats
 /// lets one through per window, it does not extend the silence). The host
-/// holds one per source, behind a mutex.
+/// holds one per source, behind a mutex, and asks it about the `playback.*`
+/// events of that source with [`dedup_key`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use herald_core::sources::Deduplicator;
+///
+/// let mut dedup = Deduplicator::new(Duration::from_secs(30), 1024);
+/// let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+/// assert!(!dedup.seen("plex\u{1f}playback.started\u{1f}1\u{1f}42", t0));
+/// assert!(dedup.seen("plex\u{1f}playback.started\u{1f}1\u{1f}42", t0 + chrono::Duration::seconds(3)));
+/// ```
 #[derive(Debug)]
 pub struct Deduplicator {
     window: TimeDelta,

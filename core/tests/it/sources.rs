@@ -936,6 +936,21 @@ fn a_json_body_with_a_bom_and_odd_content_type_parses() {
 }
 
 #[test]
+fn a_json_body_sent_as_a_form_is_read_as_json() {
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (event, _) = event(
+            SourceType::Emby,
+            Some(content_type),
+            &fixture("emby_playback_start_movie.json"),
+        );
+        assert_eq!(event.event.as_str(), "playback.started", "{content_type}");
+    }
+}
+
+#[test]
 fn source_types_are_lower_case_names() {
     for source in SourceType::ALL {
         let json = serde_json::to_value(source).unwrap();
