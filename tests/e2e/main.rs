@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `herald` binary, real sockets, a real SQLite
+//! file. One test binary, several modules.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod basics;
+mod webhooks;
