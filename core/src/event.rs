@@ -244,16 +244,27 @@ pub struct IncomingEvent {
     pub extra: Map<String, Value>,
 }
 
+/// A data key and the value an alias implies for it.
+type ImpliedField = Option<(&'static str, &'static str)>;
+
 /// Aliases from other servers' vocabularies: `(alias, canonical name, data
-/// defaults to set when absent)`.
-const ALIASES: &[(&str, &str, Option<(&str, &str)>)] = &[
+/// default to set when absent)`.
+const ALIASES: &[(&str, &str, ImpliedField)] = &[
     ("playback.start", "playback.started", None),
     ("playback.stop", "playback.ended", None),
     ("playback.pause", "playback.paused", None),
     ("playback.unpause", "playback.resumed", None),
     ("playback.resume", "playback.resumed", None),
-    ("library.new", "library.updated", Some(("change_type", "item_added"))),
-    ("library.deleted", "library.updated", Some(("change_type", "item_removed"))),
+    (
+        "library.new",
+        "library.updated",
+        Some(("change_type", "item_added")),
+    ),
+    (
+        "library.deleted",
+        "library.updated",
+        Some(("change_type", "item_removed")),
+    ),
     ("item.markplayed", "media.marked_played", None),
     ("item.markunplayed", "media.marked_unplayed", None),
     ("user.new", "user.created", None),
@@ -328,8 +339,7 @@ fn validate_id(id: &str) -> Result<()> {
     } else {
         Err(Error::InvalidEvent {
             field: "id".into(),
-            message: "must be 1 to 128 characters of letters, digits, `_`, `-`, `.` or `:`"
-                .into(),
+            message: "must be 1 to 128 characters of letters, digits, `_`, `-`, `.` or `:`".into(),
         })
     }
 }
@@ -507,6 +517,7 @@ fn validate_data(kind: &EventKind, data: &Map<String, Value>) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -514,17 +525,25 @@ mod tests {
     fn names_are_validated() {
         assert!(EventKind::parse("playback.started").is_ok());
         assert!(EventKind::parse("my_app.thing.happened").is_ok());
-        for bad in ["", "playback", "Playback.Started", "a..b", ".a", "a.", "a b.c", "a.*"] {
+        for bad in [
+            "",
+            "playback",
+            "Playback.Started",
+            "a..b",
+            ".a",
+            "a.",
+            "a b.c",
+            "a.*",
+        ] {
             assert!(EventKind::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn unknown_top_level_fields_move_into_data() {
-        let incoming: IncomingEvent = serde_json::from_str(
-            r#"{"event":"app.ping","extra":1,"data":{"extra":2,"k":"v"}}"#,
-        )
-        .unwrap();
+        let incoming: IncomingEvent =
+            serde_json::from_str(r#"{"event":"app.ping","extra":1,"data":{"extra":2,"k":"v"}}"#)
+                .unwrap();
         let event = incoming.normalize().unwrap();
         assert_eq!(event.data["extra"], 2);
         assert_eq!(event.data["k"], "v");

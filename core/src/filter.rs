@@ -71,7 +71,9 @@ impl TryFrom<BTreeMap<String, Value>> for PayloadFilter {
                 other => vec![other],
             };
             if accepted.iter().any(|v| v.is_object() || v.is_array()) {
-                return Err(invalid("accepted values must be strings, numbers, booleans or null"));
+                return Err(invalid(
+                    "accepted values must be strings, numbers, booleans or null",
+                ));
             }
             rules.insert(path.to_owned(), accepted);
         }
@@ -85,7 +87,11 @@ impl From<PayloadFilter> for BTreeMap<String, Value> {
             .rules
             .into_iter()
             .map(|(k, mut v)| {
-                let value = if v.len() == 1 { v.remove(0) } else { Value::Array(v) };
+                let value = if v.len() == 1 {
+                    v.remove(0)
+                } else {
+                    Value::Array(v)
+                };
                 (k, value)
             })
             .collect()

@@ -38,11 +38,14 @@ impl EventPattern {
         }
         if let Some(prefix) = pattern.strip_suffix(".*") {
             if prefix.contains('*') {
-                return Err(invalid("`*` may only stand alone or as the last segment".into()));
+                return Err(invalid(
+                    "`*` may only stand alone or as the last segment".into(),
+                ));
             }
             // `playback.*` → the prefix must itself be well-formed segments.
-            validate_name(&format!("{prefix}.x"))
-                .map_err(|_| invalid("the part before `.*` is not a valid event name prefix".into()))?;
+            validate_name(&format!("{prefix}.x")).map_err(|_| {
+                invalid("the part before `.*` is not a valid event name prefix".into())
+            })?;
             return Ok(EventPattern::Prefix(format!("{prefix}.")));
         }
         if pattern.contains('*') {
@@ -52,9 +55,9 @@ impl EventPattern {
         }
         match validate_name(pattern) {
             Ok(()) => Ok(EventPattern::Exact(pattern.to_owned())),
-            Err(Error::InvalidEventName { reason, .. }) if !pattern.contains('.') => Err(invalid(
-                format!("{reason}; did you mean `{pattern}.*`?"),
-            )),
+            Err(Error::InvalidEventName { reason, .. }) if !pattern.contains('.') => {
+                Err(invalid(format!("{reason}; did you mean `{pattern}.*`?")))
+            }
             Err(Error::InvalidEventName { reason, .. }) => Err(invalid(reason.into())),
             Err(e) => Err(invalid(e.to_string())),
         }
@@ -105,8 +108,7 @@ impl EventPatterns {
         if patterns.is_empty() {
             return Err(Error::InvalidPattern {
                 pattern: String::new(),
-                reason: "at least one event pattern is required (use \"*\" for every event)"
-                    .into(),
+                reason: "at least one event pattern is required (use \"*\" for every event)".into(),
             });
         }
         Ok(EventPatterns(patterns))

@@ -54,18 +54,33 @@ pub async fn serve(
 ) -> Result<()> {
     let config = &loaded.config;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        Error::io(format!("creating the data directory {}", config.data_dir.display()), e)
+        Error::io(
+            format!("creating the data directory {}", config.data_dir.display()),
+            e,
+        )
     })?;
-    let (admin_token, admin_origin) =
-        tokens::resolve(config.server.admin_token.as_deref(), &config.data_dir, "admin_token")?;
-    let (ingest_token, ingest_origin) =
-        tokens::resolve(config.server.ingest_token.as_deref(), &config.data_dir, "ingest_token")?;
+    let (admin_token, admin_origin) = tokens::resolve(
+        config.server.admin_token.as_deref(),
+        &config.data_dir,
+        "admin_token",
+    )?;
+    let (ingest_token, ingest_origin) = tokens::resolve(
+        config.server.ingest_token.as_deref(),
+        &config.data_dir,
+        "ingest_token",
+    )?;
     let mut generated = Vec::new();
     if admin_origin == TokenOrigin::Generated {
-        generated.push(GeneratedToken { name: "admin", token: admin_token.clone() });
+        generated.push(GeneratedToken {
+            name: "admin",
+            token: admin_token.clone(),
+        });
     }
     if ingest_origin == TokenOrigin::Generated {
-        generated.push(GeneratedToken { name: "ingest", token: ingest_token.clone() });
+        generated.push(GeneratedToken {
+            name: "ingest",
+            token: ingest_token.clone(),
+        });
     }
     on_tokens(&generated);
 

@@ -41,8 +41,12 @@ impl NotificationPlugin for LogPlugin {
             return DeliveryReport::reject("the log plugin only writes publish messages");
         };
         match self.level {
-            tracing::Level::WARN => tracing::warn!(plugin = %publish.topic, event = %publish.payload, "notification"),
-            tracing::Level::DEBUG => tracing::debug!(plugin = %publish.topic, event = %publish.payload, "notification"),
+            tracing::Level::WARN => {
+                tracing::warn!(plugin = %publish.topic, event = %publish.payload, "notification")
+            }
+            tracing::Level::DEBUG => {
+                tracing::debug!(plugin = %publish.topic, event = %publish.payload, "notification")
+            }
             _ => tracing::info!(plugin = %publish.topic, event = %publish.payload, "notification"),
         }
         DeliveryReport::delivered()
@@ -55,7 +59,9 @@ fn build_log(config: &PluginConfig) -> Result<Box<dyn NotificationPlugin>> {
         "info" => tracing::Level::INFO,
         "warn" => tracing::Level::WARN,
         "debug" => tracing::Level::DEBUG,
-        other => return Err(config.error(format!("level: `{other}` is not one of info, warn, debug"))),
+        other => {
+            return Err(config.error(format!("level: `{other}` is not one of info, warn, debug")))
+        }
     };
     Ok(Box::new(LogPlugin {
         name: config.name.clone(),

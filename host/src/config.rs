@@ -277,7 +277,10 @@ pub fn load(path: Option<&Path>) -> Result<LoadedConfig> {
 }
 
 /// [`load`] with an explicit lookup for `${VAR}` (tests).
-pub fn load_with_env(path: Option<&Path>, lookup: &dyn Fn(&str) -> Option<String>) -> Result<LoadedConfig> {
+pub fn load_with_env(
+    path: Option<&Path>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedConfig> {
     let file = match path {
         Some(p) if !p.exists() => {
             return Err(Error::Config {
@@ -324,7 +327,9 @@ fn extract(figment: &Figment, file: Option<&Path>) -> Result<Config> {
                     .or_else(|| e.metadata.as_ref().map(|m| m.name.to_string()));
                 Error::Config {
                     key: e.path.join("."),
-                    file: source.map(PathBuf::from).or_else(|| file.map(Path::to_owned)),
+                    file: source
+                        .map(PathBuf::from)
+                        .or_else(|| file.map(Path::to_owned)),
                     message: e.kind.to_string(),
                 }
             }
@@ -401,7 +406,10 @@ fn walk(
 }
 
 /// Expands `${VAR}`; returns the name of the first missing variable.
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> std::result::Result<String, String> {
+pub fn expand(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('$') {
@@ -430,10 +438,16 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> std::resul
 
 fn validate(config: &Config) -> Result<()> {
     if config.webhooks.timeout == 0 {
-        return Err(Error::config("webhooks.timeout", "must be at least 1 second"));
+        return Err(Error::config(
+            "webhooks.timeout",
+            "must be at least 1 second",
+        ));
     }
     if config.webhooks.max_in_flight == 0 {
-        return Err(Error::config("webhooks.max_in_flight", "must be at least 1"));
+        return Err(Error::config(
+            "webhooks.max_in_flight",
+            "must be at least 1",
+        ));
     }
     config.webhooks.schedule()?;
     if let Some(proxy) = &config.webhooks.proxy {

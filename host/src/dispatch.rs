@@ -96,7 +96,10 @@ impl DispatchSettings {
             return schedule[index];
         }
         let exponent = retry.saturating_sub(1).min(20);
-        let base = self.backoff.saturating_mul(1u32 << exponent).min(self.max_delay);
+        let base = self
+            .backoff
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_delay);
         // ±20 % jitter so retries of many deliveries do not arrive together.
         let factor = rand::thread_rng().gen_range(0.8..=1.2);
         base.mul_f64(factor).min(self.max_delay)
@@ -210,10 +213,7 @@ impl Dispatcher {
     }
 
     fn webhook_snapshot(&self) -> Arc<HashMap<String, Arc<Webhook>>> {
-        self.webhooks
-            .read()
-            .map(|g| g.clone())
-            .unwrap_or_default()
+        self.webhooks.read().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// Destinations that receive `event`, webhooks by creation order then
@@ -227,7 +227,11 @@ impl Dispatcher {
                 .filter(|w| w.active && w.events.matches(&event.event) && w.filters.matches(event))
                 .collect();
             matching.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            destinations.extend(matching.into_iter().map(|w| Destination::Webhook(w.id.clone())));
+            destinations.extend(
+                matching
+                    .into_iter()
+                    .map(|w| Destination::Webhook(w.id.clone())),
+            );
         }
         for instance in self.plugins() {
             let c = &instance.config;
@@ -249,7 +253,11 @@ impl Dispatcher {
         self.accept_to(event, destinations).await
     }
 
-    async fn accept_to(self: &Arc<Self>, event: Event, destinations: Vec<Destination>) -> Result<Accepted> {
+    async fn accept_to(
+        self: &Arc<Self>,
+        event: Event,
+        destinations: Vec<Destination>,
+    ) -> Result<Accepted> {
         let body = String::from_utf8(event.to_json_bytes())
             .map_err(|e| Error::Store(format!("event JSON is not UTF-8: {e}")))?;
         let lease_until = now_millis() + self.settings.lease().as_millis() as Millis;
@@ -320,7 +328,11 @@ impl Dispatcher {
 
     /// Sends a `webhook.test` event to one destination and waits for the
     /// outcome of the first attempt (no retries).
-    pub async fn test(self: &Arc<Self>, destination: Destination, webhook_id: Option<&str>) -> Result<AttemptOutcome> {
+    pub async fn test(
+        self: &Arc<Self>,
+        destination: Destination,
+        webhook_id: Option<&str>,
+    ) -> Result<AttemptOutcome> {
         let mut data = serde_json::Map::new();
         data.insert(
             "message".into(),
@@ -369,7 +381,10 @@ impl Dispatcher {
     pub async fn run_poller(self: Arc<Self>) {
         match self.store.release_leases(now_millis()).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(deliveries = n, "resuming deliveries left pending by the previous run"),
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "resuming deliveries left pending by the previous run"
+            ),
             Err(e) => tracing::error!(error = %e, "cannot release delivery leases"),
         }
         const BATCH: usize = 256;
@@ -433,7 +448,13 @@ impl Dispatcher {
     }
 
     /// Records an attempt and decides what follows.
-    async fn record(&self, job: &Job, report: &DeliveryReport, duration: Duration, retries_override: Option<u32>) {
+    async fn record(
+        &self,
+        job: &Job,
+        report: &DeliveryReport,
+        duration: Duration,
+        retries_override: Option<u32>,
+    ) {
         let number = job.attempts_before + 1;
         let max_retries = retries_override.unwrap_or_else(|| self.max_retries(&job.destination));
         let now = now_millis();
@@ -452,7 +473,9 @@ impl Dispatcher {
             NextStep::Failed => "failed",
         };
         match &next {
-            NextStep::Succeeded => tracing::debug!(delivery = %job.delivery_id, destination = %job.destination, attempt = number, "delivered"),
+            NextStep::Succeeded => {
+                tracing::debug!(delivery = %job.delivery_id, destination = %job.destination, attempt = number, "delivered")
+            }
             _ => tracing::warn!(
                 delivery = %job.delivery_id,
                 destination = %job.destination,
@@ -486,7 +509,9 @@ impl Dispatcher {
                 }
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(delivery = %job.delivery_id, error = %e, "cannot record attempt; it will be retried after its lease"),
+            Err(e) => {
+                tracing::error!(delivery = %job.delivery_id, error = %e, "cannot record attempt; it will be retried after its lease")
+            }
         }
         if matches!(next, NextStep::RetryAt(_)) {
             self.wake.notify_one();
@@ -569,7 +594,9 @@ impl Dispatcher {
         let all = self.settings.max_in_flight as u32;
         match tokio::time::timeout(grace, self.slots.acquire_many(all)).await {
             Ok(_) => tracing::info!("in-flight deliveries finished"),
-            Err(_) => tracing::warn!("shutdown grace period over; unfinished deliveries resume on next start"),
+            Err(_) => tracing::warn!(
+                "shutdown grace period over; unfinished deliveries resume on next start"
+            ),
         }
     }
 }
@@ -597,8 +624,12 @@ pub fn http_client(config: &WebhooksConfig) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64);
     if let Some(path) = &config.ca_bundle {
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::config("webhooks.ca_bundle", format!("cannot read {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::config(
+                "webhooks.ca_bundle",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
         let certificates = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| Error::config("webhooks.ca_bundle", format!("not a PEM bundle: {e}")))?;
         if certificates.is_empty() {

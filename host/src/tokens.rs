@@ -19,13 +19,19 @@ pub enum TokenOrigin {
 
 /// Returns the configured token, or the one stored at `data_dir/<file>`, or
 /// a new one written there with mode 0600.
-pub fn resolve(configured: Option<&str>, data_dir: &Path, file: &str) -> Result<(String, TokenOrigin)> {
+pub fn resolve(
+    configured: Option<&str>,
+    data_dir: &Path,
+    file: &str,
+) -> Result<(String, TokenOrigin)> {
     if let Some(token) = configured.filter(|t| !t.is_empty()) {
         return Ok((token.to_owned(), TokenOrigin::Config));
     }
     let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
-        Ok(text) if !text.trim().is_empty() => return Ok((text.trim().to_owned(), TokenOrigin::Stored)),
+        Ok(text) if !text.trim().is_empty() => {
+            return Ok((text.trim().to_owned(), TokenOrigin::Stored))
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
@@ -48,6 +54,7 @@ pub fn resolve(configured: Option<&str>, data_dir: &Path, file: &str) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -58,11 +65,17 @@ mod tests {
         assert_eq!(origin, TokenOrigin::Generated);
         assert_eq!(first.len(), 48);
         let (again, origin) = resolve(None, dir.path(), "admin_token").unwrap();
-        assert_eq!((again.as_str(), origin), (first.as_str(), TokenOrigin::Stored));
+        assert_eq!(
+            (again.as_str(), origin),
+            (first.as_str(), TokenOrigin::Stored)
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("admin_token")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("admin_token"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (configured, origin) = resolve(Some("abc"), dir.path(), "admin_token").unwrap();

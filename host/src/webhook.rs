@@ -13,7 +13,12 @@ pub const USER_AGENT: &str = concat!("Herald/", env!("CARGO_PKG_VERSION"));
 
 /// The signed request for `webhook`, carrying `body` for event `event_id`,
 /// signed at `timestamp` (unix seconds).
-pub fn signed_request(webhook: &Webhook, event_id: &str, body: String, timestamp: i64) -> Result<HttpRequest> {
+pub fn signed_request(
+    webhook: &Webhook,
+    event_id: &str,
+    body: String,
+    timestamp: i64,
+) -> Result<HttpRequest> {
     let mut request = HttpRequest {
         method: "POST".into(),
         url: webhook.url.clone(),
@@ -24,20 +29,29 @@ pub fn signed_request(webhook: &Webhook, event_id: &str, body: String, timestamp
         SignatureScheme::Phlix => {
             let secret = webhook.secret.as_bytes();
             request.headers.extend([
-                (signing::SIGNATURE_HEADER.into(), signing::sign(secret, body.as_bytes())),
+                (
+                    signing::SIGNATURE_HEADER.into(),
+                    signing::sign(secret, body.as_bytes()),
+                ),
                 (
                     signing::SIGNATURE_V2_HEADER.into(),
                     signing::sign_v2(secret, timestamp, body.as_bytes()),
                 ),
                 (signing::WEBHOOK_ID_HEADER.into(), event_id.to_owned()),
-                (signing::WEBHOOK_TIMESTAMP_HEADER.into(), timestamp.to_string()),
+                (
+                    signing::WEBHOOK_TIMESTAMP_HEADER.into(),
+                    timestamp.to_string(),
+                ),
             ]);
         }
         SignatureScheme::Standard => {
             let secret = StandardSecret::parse(&webhook.secret)?;
             request.headers.extend([
                 (signing::STANDARD_ID_HEADER.into(), event_id.to_owned()),
-                (signing::STANDARD_TIMESTAMP_HEADER.into(), timestamp.to_string()),
+                (
+                    signing::STANDARD_TIMESTAMP_HEADER.into(),
+                    timestamp.to_string(),
+                ),
                 (
                     signing::STANDARD_SIGNATURE_HEADER.into(),
                     secret.sign(event_id, timestamp, body.as_bytes()),
@@ -80,12 +94,19 @@ pub fn template_engine() -> Handlebars<'static> {
 
 /// Renders a body template for an event (as JSON) and checks the result is
 /// JSON, since it is sent as `application/json`.
-pub fn render_body(engine: &Handlebars<'_>, template: &str, event: &serde_json::Value) -> Result<String> {
+pub fn render_body(
+    engine: &Handlebars<'_>,
+    template: &str,
+    event: &serde_json::Value,
+) -> Result<String> {
     let rendered = engine
         .render_template(template, event)
         .map_err(|e| Error::invalid("body_template", e.to_string()))?;
     serde_json::from_str::<serde_json::Value>(&rendered).map_err(|e| {
-        Error::invalid("body_template", format!("the rendered body is not JSON: {e}"))
+        Error::invalid(
+            "body_template",
+            format!("the rendered body is not JSON: {e}"),
+        )
     })?;
     Ok(rendered)
 }

@@ -65,7 +65,8 @@ pub async fn check_destination(url: &str, policy: GuardPolicy) -> Result<String>
     let parsed = guard::check_url(url, policy).map_err(|e| Error::invalid("url", e))?;
     if !policy.allow_private_networks {
         if let Some(url::Host::Domain(host)) = parsed.host() {
-            let lookup = tokio::net::lookup_host((host, parsed.port_or_known_default().unwrap_or(443)));
+            let lookup =
+                tokio::net::lookup_host((host, parsed.port_or_known_default().unwrap_or(443)));
             // An unresolvable name is accepted: DNS may be down now; the
             // connect-time check decides later.
             if let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(2), lookup).await {
@@ -99,7 +100,11 @@ fn check_secret(secret: &str, scheme: SignatureScheme) -> Result<()> {
 }
 
 /// Validates `settings` and builds a new webhook.
-pub async fn new_webhook(settings: WebhookSettings, origin: Origin, policy: GuardPolicy) -> Result<Webhook> {
+pub async fn new_webhook(
+    settings: WebhookSettings,
+    origin: Origin,
+    policy: GuardPolicy,
+) -> Result<Webhook> {
     let name = check_name(&settings.name)?;
     let url = check_destination(&settings.url, policy).await?;
     let secret = match settings.secret {
@@ -145,13 +150,22 @@ pub async fn new_webhook(settings: WebhookSettings, origin: Origin, policy: Guar
 pub fn config_webhook_id(name: &str) -> String {
     let slug: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("cfg_{slug}")
 }
 
 /// Builds the webhooks declared in the config, with errors naming the key.
-pub async fn from_config(endpoints: &[EndpointConfig], policy: GuardPolicy) -> Result<Vec<Webhook>> {
+pub async fn from_config(
+    endpoints: &[EndpointConfig],
+    policy: GuardPolicy,
+) -> Result<Vec<Webhook>> {
     let mut webhooks = Vec::with_capacity(endpoints.len());
     for (i, e) in endpoints.iter().enumerate() {
         let settings = WebhookSettings {

@@ -9,7 +9,12 @@ use serde_json::json;
 #[tokio::test]
 async fn accepts_refuses_and_explains() {
     let herald = Herald::start(TEST_CONFIG);
-    let health: serde_json::Value = reqwest::get(herald.url("/healthz")).await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = reqwest::get(herald.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
 
     let ok = herald
@@ -31,10 +36,15 @@ async fn accepts_refuses_and_explains() {
     assert_eq!(malformed.status(), 400);
     let body: serde_json::Value = malformed.json().await.unwrap();
     assert_eq!(body["error"], "malformed_json");
-    assert!(body["message"].as_str().unwrap().contains("not valid JSON"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
 
     let invalid = herald
-        .post_event(&json!({"event": "playback.ended", "data": {"media_item_id": "m", "completed": "yes"}}))
+        .post_event(
+            &json!({"event": "playback.ended", "data": {"media_item_id": "m", "completed": "yes"}}),
+        )
         .await;
     assert_eq!(invalid.status(), 422);
     let body: serde_json::Value = invalid.json().await.unwrap();
@@ -74,7 +84,9 @@ async fn accepts_refuses_and_explains() {
         .post(herald.url("/api/v1/events"))
         .bearer_auth(&herald.ingest_token)
         .header("content-type", "application/json")
-        .body(format!("{{\"event\":\"a.b\",\"data\":{{\"x\":\"{huge}\"}}}}"))
+        .body(format!(
+            "{{\"event\":\"a.b\",\"data\":{{\"x\":\"{huge}\"}}}}"
+        ))
         .send()
         .await
         .unwrap();
@@ -93,8 +105,15 @@ async fn embedded_defaults_generate_tokens_once() {
     let printed = first.stdout.clone();
     assert!(printed.contains("generated admin token"), "{printed}");
     assert!(printed.contains(&first.ingest_token));
-    assert!(!first.log().contains(&first.admin_token), "a token reached the log");
-    assert!(first.terminate(), "graceful shutdown failed:\n{}", first.log());
+    assert!(
+        !first.log().contains(&first.admin_token),
+        "a token reached the log"
+    );
+    assert!(
+        first.terminate(),
+        "graceful shutdown failed:\n{}",
+        first.log()
+    );
     assert!(first.log().contains("stopped"));
 
     let second = Herald::start_in(dir.path(), "", &[]);
@@ -111,29 +130,59 @@ fn cli_check_config_plugins_and_version() {
         "[server]\nadmin_token = \"very-secret-admin\"\n[[plugins]]\nkind = \"log\"\nname = \"to-log\"\n",
     )
     .unwrap();
-    let out = Command::new(herald_bin()).args(["check-config", "--config"]).arg(&config).output().unwrap();
+    let out = Command::new(herald_bin())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("<redacted>") && !stdout.contains("very-secret-admin"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("<redacted>") && !stdout.contains("very-secret-admin"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"to-log\""));
 
     std::fs::write(&config, "[[plugins]]\nkind = \"dicsord\"\nname = \"x\"\n").unwrap();
-    let out = Command::new(herald_bin()).args(["check-config", "--config"]).arg(&config).output().unwrap();
+    let out = Command::new(herald_bin())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("plugins[0]") && stderr.contains("unknown plugin kind `dicsord`") && stderr.contains("known kinds: "), "{stderr}");
+    assert!(
+        stderr.contains("plugins[0]")
+            && stderr.contains("unknown plugin kind `dicsord`")
+            && stderr.contains("known kinds: "),
+        "{stderr}"
+    );
     assert!(stderr.contains("log"), "{stderr}");
 
     std::fs::write(&config, "[server]\nlisten = 5\nbogus = 1\n").unwrap();
-    let out = Command::new(herald_bin()).args(["check-config", "--config"]).arg(&config).output().unwrap();
+    let out = Command::new(herald_bin())
+        .args(["check-config", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("server.") && stderr.contains("herald.toml"), "{stderr}");
+    assert!(
+        stderr.contains("server.") && stderr.contains("herald.toml"),
+        "{stderr}"
+    );
 
     let out = Command::new(herald_bin()).arg("plugins").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().any(|l| l.starts_with("log ")), "{stdout}");
 
-    let out = Command::new(herald_bin()).arg("--version").output().unwrap();
+    let out = Command::new(herald_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("herald "));
 }

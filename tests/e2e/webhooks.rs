@@ -23,7 +23,13 @@ fn openssl_hmac_hex(key: &str, data: &[u8]) -> String {
         .unwrap();
     child.stdin.take().unwrap().write_all(data).unwrap();
     let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().rsplit("= ").next().unwrap().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .rsplit("= ")
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 fn playback(user: &str, media_type: &str) -> Value {
@@ -33,15 +39,22 @@ fn playback(user: &str, media_type: &str) -> Value {
 async fn delivery_of(herald: &Herald, webhook_id: &str, status: &str) -> Value {
     eventually(WAIT, || async {
         let page = herald
-            .get_json(&format!("/api/v1/admin/webhooks/{webhook_id}/deliveries?status={status}"))
+            .get_json(&format!(
+                "/api/v1/admin/webhooks/{webhook_id}/deliveries?status={status}"
+            ))
             .await;
-        page["deliveries"].as_array().and_then(|d| d.first().cloned())
+        page["deliveries"]
+            .as_array()
+            .and_then(|d| d.first().cloned())
     })
     .await
 }
 
 async fn delivery_detail(herald: &Herald, delivery_id: &str) -> Value {
-    herald.get_json(&format!("/api/v1/admin/deliveries/{delivery_id}")).await["delivery"].clone()
+    herald
+        .get_json(&format!("/api/v1/admin/deliveries/{delivery_id}"))
+        .await["delivery"]
+        .clone()
 }
 
 #[tokio::test]
@@ -49,9 +62,16 @@ async fn signed_request_verifies_with_an_independent_hmac() {
     let sink = Sink::start().await;
     let herald = Herald::start(TEST_CONFIG);
     herald
-        .create_webhook(json!({"name": "sink", "url": sink.url("/hook"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "sink", "url": sink.url("/hook"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
-    let accepted: Value = herald.post_event(&playback("u1", "movie")).await.json().await.unwrap();
+    let accepted: Value = herald
+        .post_event(&playback("u1", "movie"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let got = sink.wait_for(1, WAIT).await;
     let r = &got[0];
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -80,15 +100,21 @@ async fn signed_request_verifies_with_an_independent_hmac() {
 
 #[tokio::test]
 async fn readme_node_receiver_verifies_herald() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let start = readme.find("```js").expect("README has a ```js receiver snippet") + 5;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme
+        .find("```js")
+        .expect("README has a ```js receiver snippet")
+        + 5;
     let end = start + readme[start..].find("```").unwrap();
     let snippet = &readme[start..end];
 
     let sink = Sink::start().await;
     let herald = Herald::start(TEST_CONFIG);
     herald
-        .create_webhook(json!({"name": "sink", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "sink", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&playback("u1", "movie")).await;
     let r = sink.wait_for(1, WAIT).await.remove(0);
@@ -122,18 +148,25 @@ async fn standard_webhooks_scheme_with_generated_secret() {
     let sink = Sink::start().await;
     let herald = Herald::start(TEST_CONFIG);
     let webhook = herald
-        .create_webhook(json!({"name": "std", "url": sink.url("/"), "events": ["*"], "signature": "standard"}))
+        .create_webhook(
+            json!({"name": "std", "url": sink.url("/"), "events": ["*"], "signature": "standard"}),
+        )
         .await;
     assert!(webhook.get("secret").is_none(), "secret echoed: {webhook}");
     let id = webhook["id"].as_str().unwrap();
-    let secret = herald.get_json(&format!("/api/v1/admin/webhooks/{id}/secret")).await["secret"]
+    let secret = herald
+        .get_json(&format!("/api/v1/admin/webhooks/{id}/secret"))
+        .await["secret"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(secret.starts_with("whsec_"));
     herald.post_event(&json!({"event": "app.deployed"})).await;
     let r = sink.wait_for(1, WAIT).await.remove(0);
-    let (msg_id, ts) = (r.header("webhook-id").unwrap(), r.header("webhook-timestamp").unwrap());
+    let (msg_id, ts) = (
+        r.header("webhook-id").unwrap(),
+        r.header("webhook-timestamp").unwrap(),
+    );
     // Independent verifier: Python's hmac, as in the Standard Webhooks spec.
     let script = "import sys,hmac,hashlib,base64\n\
         key=base64.b64decode(sys.argv[1][6:])\n\
@@ -147,11 +180,17 @@ async fn standard_webhooks_scheme_with_generated_secret() {
         .arg(dir.path().join("body"))
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), r.header("webhook-signature").unwrap());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        r.header("webhook-signature").unwrap()
+    );
 
     // Rotation: a new secret, used from then on.
     let rotated: Value = herald
-        .admin(Method::POST, &format!("/api/v1/admin/webhooks/{id}/secret/rotate"))
+        .admin(
+            Method::POST,
+            &format!("/api/v1/admin/webhooks/{id}/secret/rotate"),
+        )
         .send()
         .await
         .unwrap()
@@ -164,15 +203,26 @@ async fn standard_webhooks_scheme_with_generated_secret() {
 #[tokio::test]
 async fn retries_follow_the_schedule_attempt_by_attempt() {
     let sink = Sink::start().await;
-    sink.script([Reply::status(500).body("first"), Reply::status(502), Reply::status(200)]);
-    let herald = Herald::start(&format!("{TEST_CONFIG}retry_schedule = [\"300ms\", \"900ms\"]\n"));
+    sink.script([
+        Reply::status(500).body("first"),
+        Reply::status(502),
+        Reply::status(200),
+    ]);
+    let herald = Herald::start(&format!(
+        "{TEST_CONFIG}retry_schedule = [\"300ms\", \"900ms\"]\n"
+    ));
     let webhook = herald
-        .create_webhook(json!({"name": "flaky", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "flaky", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&json!({"event": "app.ping"})).await;
     let got = sink.wait_for(3, WAIT).await;
     // Same event id on every attempt, so receivers can de-duplicate.
-    let ids: BTreeSet<_> = got.iter().map(|r| r.header("x-webhook-id").unwrap().to_string()).collect();
+    let ids: BTreeSet<_> = got
+        .iter()
+        .map(|r| r.header("x-webhook-id").unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 1);
     assert!(got[1].at - got[0].at >= Duration::from_millis(300));
     assert!(got[2].at - got[1].at >= Duration::from_millis(900));
@@ -181,7 +231,15 @@ async fn retries_follow_the_schedule_attempt_by_attempt() {
     let detail = delivery_detail(&herald, delivery["id"].as_str().unwrap()).await;
     assert_eq!(detail["attempts"], 3);
     let log = detail["attempts_log"].as_array().unwrap();
-    let outcomes: Vec<_> = log.iter().map(|a| (a["status_code"].as_u64().unwrap(), a["outcome"].as_str().unwrap())).collect();
+    let outcomes: Vec<_> = log
+        .iter()
+        .map(|a| {
+            (
+                a["status_code"].as_u64().unwrap(),
+                a["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(outcomes, [(500, "retry"), (502, "retry"), (200, "success")]);
     assert_eq!(log[0]["response_body"], "first");
     assert_eq!(sink.received().len(), 3, "no extra attempt after success");
@@ -200,8 +258,17 @@ async fn retries_are_bounded_and_counted() {
     let delivery = delivery_of(&herald, id, "failed").await;
     assert_eq!(delivery["attempts"], 2);
     assert_eq!(delivery["last_status_code"], 503);
-    let w = herald.get_json(&format!("/api/v1/admin/webhooks/{id}")).await["webhook"].clone();
-    assert_eq!((w["total_failures"].as_u64(), w["consecutive_failures"].as_u64()), (Some(1), Some(1)));
+    let w = herald
+        .get_json(&format!("/api/v1/admin/webhooks/{id}"))
+        .await["webhook"]
+        .clone();
+    assert_eq!(
+        (
+            w["total_failures"].as_u64(),
+            w["consecutive_failures"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
     assert_eq!(w["last_status"], "failed");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.received().len(), 2);
@@ -213,12 +280,18 @@ async fn retry_after_is_honoured() {
     sink.script([Reply::status(429).header("retry-after", "2")]);
     let herald = Herald::start(TEST_CONFIG);
     herald
-        .create_webhook(json!({"name": "limited", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "limited", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&json!({"event": "app.ping"})).await;
     let got = sink.wait_for(2, WAIT).await;
     // The backoff alone would retry after ~100 ms.
-    assert!(got[1].at - got[0].at >= Duration::from_secs(2), "{:?}", got[1].at - got[0].at);
+    assert!(
+        got[1].at - got[0].at >= Duration::from_secs(2),
+        "{:?}",
+        got[1].at - got[0].at
+    );
 }
 
 #[tokio::test]
@@ -231,7 +304,9 @@ async fn a_slow_endpoint_never_delays_the_others() {
         .create_webhook(json!({"name": "slow", "url": slow.url("/"), "secret": SECRET, "events": ["*"], "max_retries": 0}))
         .await;
     herald
-        .create_webhook(json!({"name": "fast", "url": fast.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "fast", "url": fast.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&json!({"event": "app.ping"})).await;
     fast.wait_for(1, WAIT).await;
@@ -239,34 +314,55 @@ async fn a_slow_endpoint_never_delays_the_others() {
     // The fast endpoint got its request while the slow one's attempt was
     // still open: nothing is recorded for it yet.
     let page = herald
-        .get_json(&format!("/api/v1/admin/webhooks/{}/deliveries", slow_hook["id"].as_str().unwrap()))
+        .get_json(&format!(
+            "/api/v1/admin/webhooks/{}/deliveries",
+            slow_hook["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(page["deliveries"][0]["attempts"], 0, "{page}");
     // Then the timeout (2 s) ends the slow attempt.
     let failed = delivery_of(&herald, slow_hook["id"].as_str().unwrap(), "failed").await;
-    assert!(failed["last_error"].as_str().unwrap().contains("timed out"), "{failed}");
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("timed out"),
+        "{failed}"
+    );
 }
 
 #[tokio::test]
 async fn consecutive_failures_disable_and_the_api_re_enables() {
     let sink = Sink::start().await;
     sink.set_default(Reply::status(500));
-    let herald = Herald::start(&format!("{TEST_CONFIG}disable_after = 2\nmax_retries = 0\n"));
+    let herald = Herald::start(&format!(
+        "{TEST_CONFIG}disable_after = 2\nmax_retries = 0\n"
+    ));
     let webhook = herald
-        .create_webhook(json!({"name": "broken", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "broken", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     let id = webhook["id"].as_str().unwrap().to_string();
     for _ in 0..2 {
         herald.post_event(&json!({"event": "app.ping"})).await;
     }
     let disabled = eventually(WAIT, || async {
-        let w = herald.get_json(&format!("/api/v1/admin/webhooks/{id}")).await["webhook"].clone();
+        let w = herald
+            .get_json(&format!("/api/v1/admin/webhooks/{id}"))
+            .await["webhook"]
+            .clone();
         (w["active"] == false).then_some(w)
     })
     .await;
-    assert!(disabled["disabled_reason"].as_str().unwrap().contains("2 consecutive"));
+    assert!(disabled["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("2 consecutive"));
     assert!(herald.log().contains("webhook disabled"));
-    let accepted: Value = herald.post_event(&json!({"event": "app.ping"})).await.json().await.unwrap();
+    let accepted: Value = herald
+        .post_event(&json!({"event": "app.ping"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(accepted["deliveries"], 0);
 
     sink.set_default(Reply::status(200));
@@ -281,7 +377,12 @@ async fn consecutive_failures_disable_and_the_api_re_enables() {
         .unwrap();
     assert_eq!(enabled["webhook"]["active"], true);
     assert_eq!(enabled["webhook"]["consecutive_failures"], 0);
-    let accepted: Value = herald.post_event(&json!({"event": "app.ping"})).await.json().await.unwrap();
+    let accepted: Value = herald
+        .post_event(&json!({"event": "app.ping"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(accepted["deliveries"], 1);
     delivery_of(&herald, &id, "success").await;
 }
@@ -292,14 +393,19 @@ async fn a_failed_delivery_can_be_retried_by_hand() {
     sink.set_default(Reply::status(500));
     let herald = Herald::start(&format!("{TEST_CONFIG}max_retries = 0\n"));
     let webhook = herald
-        .create_webhook(json!({"name": "manual", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "manual", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&json!({"event": "app.ping"})).await;
     let failed = delivery_of(&herald, webhook["id"].as_str().unwrap(), "failed").await;
     sink.set_default(Reply::status(200));
     let delivery_id = failed["id"].as_str().unwrap();
     let retried = herald
-        .admin(Method::POST, &format!("/api/v1/admin/deliveries/{delivery_id}/retry"))
+        .admin(
+            Method::POST,
+            &format!("/api/v1/admin/deliveries/{delivery_id}/retry"),
+        )
         .send()
         .await
         .unwrap();
@@ -310,7 +416,11 @@ async fn a_failed_delivery_can_be_retried_by_hand() {
     })
     .await;
     assert_eq!(detail["attempts"], 2);
-    let missing = herald.admin(Method::POST, "/api/v1/admin/deliveries/dlv_nope/retry").send().await.unwrap();
+    let missing = herald
+        .admin(Method::POST, "/api/v1/admin/deliveries/dlv_nope/retry")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
 
@@ -319,12 +429,19 @@ async fn delivery_log_pages_newest_first_and_filters() {
     let sink = Sink::start().await;
     let herald = Herald::start(TEST_CONFIG);
     let webhook = herald
-        .create_webhook(json!({"name": "log", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "log", "url": sink.url("/"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     let id = webhook["id"].as_str().unwrap();
     let mut event_ids = Vec::new();
     for i in 0..5 {
-        let body: Value = herald.post_event(&json!({"event": "app.ping", "data": {"i": i}})).await.json().await.unwrap();
+        let body: Value = herald
+            .post_event(&json!({"event": "app.ping", "data": {"i": i}}))
+            .await
+            .json()
+            .await
+            .unwrap();
         event_ids.push(body["id"].as_str().unwrap().to_string());
     }
     sink.wait_for(5, WAIT).await;
@@ -338,7 +455,11 @@ async fn delivery_log_pages_newest_first_and_filters() {
         let page = herald.get_json(&path).await;
         let deliveries = page["deliveries"].as_array().unwrap();
         assert!(deliveries.len() <= 2);
-        seen.extend(deliveries.iter().map(|d| d["event_id"].as_str().unwrap().to_string()));
+        seen.extend(
+            deliveries
+                .iter()
+                .map(|d| d["event_id"].as_str().unwrap().to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
@@ -346,9 +467,20 @@ async fn delivery_log_pages_newest_first_and_filters() {
     }
     event_ids.reverse();
     assert_eq!(seen, event_ids);
-    let failed = herald.get_json(&format!("/api/v1/admin/webhooks/{id}/deliveries?status=failed")).await;
+    let failed = herald
+        .get_json(&format!(
+            "/api/v1/admin/webhooks/{id}/deliveries?status=failed"
+        ))
+        .await;
     assert_eq!(failed["deliveries"].as_array().unwrap().len(), 0);
-    let bad = herald.admin(Method::GET, &format!("/api/v1/admin/webhooks/{id}/deliveries?status=nope")).send().await.unwrap();
+    let bad = herald
+        .admin(
+            Method::GET,
+            &format!("/api/v1/admin/webhooks/{id}/deliveries?status=nope"),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 422);
 }
 
@@ -356,7 +488,12 @@ async fn delivery_log_pages_newest_first_and_filters() {
 async fn admin_api_auth_validation_and_lifecycle() {
     let sink = Sink::start().await;
     let herald = Herald::start(TEST_CONFIG);
-    let unauth = herald.http.get(herald.url("/api/v1/admin/webhooks")).send().await.unwrap();
+    let unauth = herald
+        .http
+        .get(herald.url("/api/v1/admin/webhooks"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unauth.status(), 401);
     let ingest_as_admin = herald
         .http
@@ -368,21 +505,53 @@ async fn admin_api_auth_validation_and_lifecycle() {
     assert_eq!(ingest_as_admin.status(), 401);
 
     for (body, field) in [
-        (json!({"name": "x", "url": "not a url", "events": ["*"]}), "url"),
-        (json!({"name": "x", "url": "ftp://127.0.0.1/", "events": ["*"]}), "url"),
-        (json!({"name": "x", "url": sink.url("/"), "events": []}), "events"),
-        (json!({"name": "x", "url": sink.url("/"), "events": ["playback"]}), "events[0]"),
-        (json!({"name": "x", "url": sink.url("/"), "events": ["*"], "colour": "red"}), "colour"),
-        (json!({"name": "", "url": sink.url("/"), "events": ["*"]}), "name"),
-        (json!({"name": "x", "url": sink.url("/"), "events": ["*"], "secret": "short"}), "secret"),
-        (json!({"name": "x", "url": sink.url("/"), "events": ["*"], "body_template": "{\"a\": {{"}), "body_template"),
+        (
+            json!({"name": "x", "url": "not a url", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"name": "x", "url": "ftp://127.0.0.1/", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"name": "x", "url": sink.url("/"), "events": []}),
+            "events",
+        ),
+        (
+            json!({"name": "x", "url": sink.url("/"), "events": ["playback"]}),
+            "events[0]",
+        ),
+        (
+            json!({"name": "x", "url": sink.url("/"), "events": ["*"], "colour": "red"}),
+            "colour",
+        ),
+        (
+            json!({"name": "", "url": sink.url("/"), "events": ["*"]}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "url": sink.url("/"), "events": ["*"], "secret": "short"}),
+            "secret",
+        ),
+        (
+            json!({"name": "x", "url": sink.url("/"), "events": ["*"], "body_template": "{\"a\": {{"}),
+            "body_template",
+        ),
     ] {
-        let response = herald.admin(Method::POST, "/api/v1/admin/webhooks").json(&body).send().await.unwrap();
+        let response = herald
+            .admin(Method::POST, "/api/v1/admin/webhooks")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 422, "{body}");
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["field"], field, "{error}");
         if field == "colour" {
-            assert!(error["message"].as_str().unwrap().contains("colour"), "{error}");
+            assert!(
+                error["message"].as_str().unwrap().contains("colour"),
+                "{error}"
+            );
         }
     }
     // Its own client: the server answers 413 and closes mid-upload.
@@ -438,20 +607,39 @@ async fn admin_api_auth_validation_and_lifecycle() {
     assert_eq!(test_event["event"], "webhook.test");
     assert_eq!(test_event["data"]["webhook_id"], id);
 
-    let deleted = herald.admin(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}")).send().await.unwrap();
+    let deleted = herald
+        .admin(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
     for method in [Method::GET, Method::DELETE] {
-        let gone = herald.admin(method, &format!("/api/v1/admin/webhooks/{id}")).send().await.unwrap();
+        let gone = herald
+            .admin(method, &format!("/api/v1/admin/webhooks/{id}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(gone.status(), 404);
     }
-    let no_delivery = herald.admin(Method::GET, "/api/v1/admin/deliveries/dlv_nope").send().await.unwrap();
+    let no_delivery = herald
+        .admin(Method::GET, "/api/v1/admin/deliveries/dlv_nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_delivery.status(), 404);
 }
 
 #[tokio::test]
 async fn private_destinations_are_refused_by_default() {
-    let herald = Herald::start("[server]\nadmin_token = \"test-admin-token\"\ningest_token = \"test-ingest-token\"\n");
-    for url in ["https://127.0.0.1:9/", "https://localhost/", "https://[::1]/", "http://hooks.example.com/"] {
+    let herald = Herald::start(
+        "[server]\nadmin_token = \"test-admin-token\"\ningest_token = \"test-ingest-token\"\n",
+    );
+    for url in [
+        "https://127.0.0.1:9/",
+        "https://localhost/",
+        "https://[::1]/",
+        "http://hooks.example.com/",
+    ] {
         let response = herald
             .admin(Method::POST, "/api/v1/admin/webhooks")
             .json(&json!({"name": "x", "url": url, "events": ["*"]}))
@@ -475,12 +663,18 @@ async fn wildcards_and_payload_filters_route_events() {
         }))
         .await;
     herald
-        .create_webhook(json!({"name": "all", "url": sink.url("/all"), "secret": SECRET, "events": ["*"]}))
+        .create_webhook(
+            json!({"name": "all", "url": sink.url("/all"), "secret": SECRET, "events": ["*"]}),
+        )
         .await;
     herald.post_event(&playback("u1", "movie")).await;
     herald.post_event(&playback("u1", "episode")).await;
     herald.post_event(&json!({"event": "playback.stop", "data": {"media_item_id": "m", "media_type": "movie"}})).await;
-    herald.post_event(&json!({"event": "library.new", "data": {"media_item_id": "m", "media_type": "movie"}})).await;
+    herald
+        .post_event(
+            &json!({"event": "library.new", "data": {"media_item_id": "m", "media_type": "movie"}}),
+        )
+        .await;
     let got = sink.wait_for(6, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let movies: Vec<String> = sink
@@ -490,7 +684,10 @@ async fn wildcards_and_payload_filters_route_events() {
         .map(|r: &Received| r.json()["event"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(movies.len(), 2, "{movies:?}");
-    assert!(movies.contains(&"playback.started".to_string()) && movies.contains(&"playback.ended".to_string()));
+    assert!(
+        movies.contains(&"playback.started".to_string())
+            && movies.contains(&"playback.ended".to_string())
+    );
     assert_eq!(got.iter().filter(|r| r.path == "/all").count(), 4);
     assert_eq!(sink.received().len(), 6);
 }
@@ -509,7 +706,11 @@ async fn config_declared_webhooks_are_listed_and_protected() {
     assert_eq!(webhook["origin"], "config");
     assert_eq!(webhook["name"], "from-config");
     let id = webhook["id"].as_str().unwrap();
-    let delete = herald.admin(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}")).send().await.unwrap();
+    let delete = herald
+        .admin(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(delete.status(), 409);
     let rename = herald
         .admin(Method::PATCH, &format!("/api/v1/admin/webhooks/{id}"))
@@ -557,14 +758,19 @@ async fn pending_deliveries_survive_kill_9() {
     };
     let sink_url = format!("http://127.0.0.1:{port}/hook");
     let dir = tempfile::tempdir().unwrap();
-    let config = TEST_CONFIG.replace("retry_backoff = \"100ms\"", "retry_backoff = \"1s\"\nmax_retries = 50");
+    let config = TEST_CONFIG.replace(
+        "retry_backoff = \"100ms\"",
+        "retry_backoff = \"1s\"\nmax_retries = 50",
+    );
     let mut herald = Herald::start_in(dir.path(), &config, &[]);
     herald
         .create_webhook(json!({"name": "down", "url": sink_url, "secret": SECRET, "events": ["*"]}))
         .await;
     let mut accepted = BTreeSet::new();
     for i in 0..40 {
-        let response = herald.post_event(&json!({"event": "app.ping", "data": {"i": i}})).await;
+        let response = herald
+            .post_event(&json!({"event": "app.ping", "data": {"i": i}}))
+            .await;
         assert_eq!(response.status(), 202);
         let body: Value = response.json().await.unwrap();
         accepted.insert(body["id"].as_str().unwrap().to_string());
@@ -574,6 +780,9 @@ async fn pending_deliveries_survive_kill_9() {
     let sink = Sink::start_on(&format!("127.0.0.1:{port}")).await;
     let _herald = Herald::start_in(dir.path(), &config, &[]);
     let got = sink.wait_for(40, Duration::from_secs(60)).await;
-    let delivered: BTreeSet<String> = got.iter().map(|r| r.header("x-webhook-id").unwrap().to_string()).collect();
+    let delivered: BTreeSet<String> = got
+        .iter()
+        .map(|r| r.header("x-webhook-id").unwrap().to_string())
+        .collect();
     assert_eq!(delivered, accepted);
 }

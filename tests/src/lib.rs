@@ -72,7 +72,14 @@ impl Herald {
     /// Starts herald in `dir` (reusing its data) with extra env vars.
     pub fn start_in(dir: &Path, config: &str, env: &[(&str, &str)]) -> Herald {
         let config_path = dir.join("herald.toml");
-        std::fs::write(&config_path, format!("data_dir = {:?}\n{config}", dir.join("data").display().to_string())).unwrap();
+        std::fs::write(
+            &config_path,
+            format!(
+                "data_dir = {:?}\n{config}",
+                dir.join("data").display().to_string()
+            ),
+        )
+        .unwrap();
         let mut command = Command::new(herald_bin());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
@@ -115,7 +122,10 @@ impl Herald {
             Ok(addr) => strip_ansi(&addr).parse().unwrap(),
             Err(_) => {
                 let _ = child.kill();
-                panic!("herald did not start:\n{}", lines.lock().unwrap().join("\n"));
+                panic!(
+                    "herald did not start:\n{}",
+                    lines.lock().unwrap().join("\n")
+                );
             }
         };
         let data = dir.join("data");
@@ -205,7 +215,10 @@ impl Herald {
         let Some(mut child) = self.child.take() else {
             return false;
         };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -331,7 +344,11 @@ impl Sink {
                 .with_graceful_shutdown(async move { stop.notified().await })
                 .await;
         });
-        Sink { addr, state, shutdown }
+        Sink {
+            addr,
+            state,
+            shutdown,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -411,7 +428,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "condition not met in {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met in {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

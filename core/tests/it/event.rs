@@ -80,16 +80,23 @@ fn aliases_are_normalized() {
     data.insert("change_type".into(), json!("metadata_updated"));
     assert_eq!(resolve_alias("library.new", &mut data), "library.updated");
     assert_eq!(data["change_type"], "metadata_updated");
-    assert_eq!(resolve_alias("playback.started", &mut data), "playback.started");
+    assert_eq!(
+        resolve_alias("playback.started", &mut data),
+        "playback.started"
+    );
 }
 
 #[test]
 fn unknown_data_fields_are_kept() {
-    let event = incoming(json!({"event":"playback.started","data":{"media_item_id":"m","custom":{"a":[1,2]}}}))
-        .normalize()
-        .unwrap();
+    let event = incoming(
+        json!({"event":"playback.started","data":{"media_item_id":"m","custom":{"a":[1,2]}}}),
+    )
+    .normalize()
+    .unwrap();
     assert_eq!(event.data["custom"], json!({"a":[1,2]}));
-    assert!(String::from_utf8(event.to_json_bytes()).unwrap().contains(r#""custom":{"a":[1,2]}"#));
+    assert!(String::from_utf8(event.to_json_bytes())
+        .unwrap()
+        .contains(r#""custom":{"a":[1,2]}"#));
 }
 
 #[test]
@@ -104,11 +111,26 @@ fn custom_events_take_free_form_data() {
 #[test]
 fn typed_keys_are_checked_with_the_field_named() {
     let cases = [
-        (json!({"event":"playback.ended","data":{"media_item_id":"m","completed":"yes"}}), "data.completed"),
-        (json!({"event":"playback.ended","data":{"media_item_id":"m","duration_seconds":-1}}), "data.duration_seconds"),
-        (json!({"event":"playback.started","data":{}}), "data.media_item_id"),
-        (json!({"event":"library.updated","data":{"media_item_id":"m","change_type":"exploded"}}), "data.change_type"),
-        (json!({"event":"playback.started","data":{"media_item_id":"m","season":"two"}}), "data.season"),
+        (
+            json!({"event":"playback.ended","data":{"media_item_id":"m","completed":"yes"}}),
+            "data.completed",
+        ),
+        (
+            json!({"event":"playback.ended","data":{"media_item_id":"m","duration_seconds":-1}}),
+            "data.duration_seconds",
+        ),
+        (
+            json!({"event":"playback.started","data":{}}),
+            "data.media_item_id",
+        ),
+        (
+            json!({"event":"library.updated","data":{"media_item_id":"m","change_type":"exploded"}}),
+            "data.change_type",
+        ),
+        (
+            json!({"event":"playback.started","data":{"media_item_id":"m","season":"two"}}),
+            "data.season",
+        ),
         (json!({"event":"Bad Name","data":{}}), "event"),
         (json!({"event":"a.b","id":"has space"}), "id"),
     ];
@@ -124,7 +146,11 @@ fn typed_keys_are_checked_with_the_field_named() {
 #[test]
 fn generated_ids_and_timestamps() {
     let event = Event::new(EventKind::parse("a.b").unwrap(), Default::default());
-    assert!(event.id.starts_with("evt_") && event.id.len() == 30, "{}", event.id);
+    assert!(
+        event.id.starts_with("evt_") && event.id.len() == 30,
+        "{}",
+        event.id
+    );
     let other = Event::new(EventKind::parse("a.b").unwrap(), Default::default());
     assert_ne!(event.id, other.id);
 }

@@ -10,11 +10,16 @@ fn event(data: serde_json::Value) -> Event {
 
 #[test]
 fn every_rule_must_match() {
-    let filter: PayloadFilter =
-        serde_json::from_value(json!({"media_type": ["movie", "episode"], "data.user.name": "alice"}))
-            .unwrap();
-    assert!(filter.matches(&event(json!({"media_type":"movie","user":{"name":"alice"}}))));
-    assert!(!filter.matches(&event(json!({"media_type":"track","user":{"name":"alice"}}))));
+    let filter: PayloadFilter = serde_json::from_value(
+        json!({"media_type": ["movie", "episode"], "data.user.name": "alice"}),
+    )
+    .unwrap();
+    assert!(filter.matches(&event(
+        json!({"media_type":"movie","user":{"name":"alice"}})
+    )));
+    assert!(!filter.matches(&event(
+        json!({"media_type":"track","user":{"name":"alice"}})
+    )));
     assert!(!filter.matches(&event(json!({"media_type":"movie"}))));
     assert!(PayloadFilter::accept_all().matches(&event(json!({}))));
 }

@@ -46,7 +46,10 @@ fn lists_are_non_empty_and_round_trip() {
     let list = EventPatterns::parse(&["playback.*", "library.updated"]).unwrap();
     assert!(list.matches(&kind("library.updated")));
     assert!(!list.matches(&kind("user.created")));
-    assert_eq!(serde_json::to_string(&list).unwrap(), r#"["playback.*","library.updated"]"#);
+    assert_eq!(
+        serde_json::to_string(&list).unwrap(),
+        r#"["playback.*","library.updated"]"#
+    );
     let back: EventPatterns = serde_json::from_str(r#"["playback.*","library.updated"]"#).unwrap();
     assert_eq!(back, list);
     assert!(serde_json::from_str::<EventPatterns>(r#"["bad"]"#).is_err());

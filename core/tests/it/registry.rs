@@ -66,12 +66,19 @@ fn inventory_collects_this_crates_registration() {
 fn two_instances_of_one_kind_keep_their_settings() {
     let registry = Registry::from_inventory().unwrap();
     let a = registry
-        .build(&config(serde_json::json!({"kind":"echo","name":"a","channel":"one"})))
+        .build(&config(
+            serde_json::json!({"kind":"echo","name":"a","channel":"one"}),
+        ))
         .unwrap();
     let b = registry
-        .build(&config(serde_json::json!({"kind":"echo","name":"b","channel":"two"})))
+        .build(&config(
+            serde_json::json!({"kind":"echo","name":"b","channel":"two"}),
+        ))
         .unwrap();
-    let event = Event::new(herald_core::EventKind::parse("a.b").unwrap(), Default::default());
+    let event = Event::new(
+        herald_core::EventKind::parse("a.b").unwrap(),
+        Default::default(),
+    );
     let topic = |m: Message| match m {
         Message::Publish(p) => p.topic,
         Message::Http(_) => unreachable!(),
@@ -87,7 +94,10 @@ fn unknown_kind_lists_known_kinds() {
         .build(&config(serde_json::json!({"kind":"dicsord","name":"x"})))
         .err()
         .unwrap();
-    assert_eq!(err.to_string(), "unknown plugin kind `dicsord`; known kinds: echo, other");
+    assert_eq!(
+        err.to_string(),
+        "unknown plugin kind `dicsord`; known kinds: echo, other"
+    );
 }
 
 #[test]
@@ -106,9 +116,14 @@ fn settings_errors_name_the_instance_and_key() {
         .err()
         .unwrap()
         .to_string();
-    assert!(missing.contains("plugin `loud`") && missing.contains("missing field `channel`"), "{missing}");
+    assert!(
+        missing.contains("plugin `loud`") && missing.contains("missing field `channel`"),
+        "{missing}"
+    );
     let unknown = registry
-        .build(&config(serde_json::json!({"kind":"echo","name":"loud","channel":"c","chanel":"typo"})))
+        .build(&config(
+            serde_json::json!({"kind":"echo","name":"loud","channel":"c","chanel":"typo"}),
+        ))
         .err()
         .unwrap()
         .to_string();

@@ -15,7 +15,11 @@ fn matches_openssl_vectors() {
             v["signature"].as_str().unwrap(),
         );
         assert_eq!(signing::sign(secret.as_bytes(), body.as_bytes()), expected);
-        assert!(signing::verify(secret.as_bytes(), body.as_bytes(), expected));
+        assert!(signing::verify(
+            secret.as_bytes(),
+            body.as_bytes(),
+            expected
+        ));
     }
 }
 
@@ -24,7 +28,11 @@ fn verify_rejects_tampering() {
     let sig = signing::sign(b"k", b"body");
     assert!(!signing::verify(b"k", b"body!", &sig));
     assert!(!signing::verify(b"other", b"body", &sig));
-    assert!(!signing::verify(b"k", b"body", &sig.replace("sha256=", "sha1=")));
+    assert!(!signing::verify(
+        b"k",
+        b"body",
+        &sig.replace("sha256=", "sha1=")
+    ));
     assert!(!signing::verify(b"k", b"body", "sha256=zz"));
     assert!(!signing::verify(b"k", b"body", &sig[..sig.len() - 2]));
 }
@@ -39,10 +47,22 @@ fn v2_matches_vectors_and_enforces_tolerance() {
             v["header"].as_str().unwrap(),
         );
         assert_eq!(signing::sign_v2(secret, t, body), header);
-        assert_eq!(signing::verify_v2(secret, body, header, t + 299, 300), Ok(()));
-        assert_eq!(signing::verify_v2(secret, body, header, t + 301, 300), Err(VerifyError::Expired));
-        assert_eq!(signing::verify_v2(secret, b"x", header, t, 300), Err(VerifyError::Mismatch));
-        assert_eq!(signing::verify_v2(secret, body, "garbage", t, 300), Err(VerifyError::Malformed));
+        assert_eq!(
+            signing::verify_v2(secret, body, header, t + 299, 300),
+            Ok(())
+        );
+        assert_eq!(
+            signing::verify_v2(secret, body, header, t + 301, 300),
+            Err(VerifyError::Expired)
+        );
+        assert_eq!(
+            signing::verify_v2(secret, b"x", header, t, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            signing::verify_v2(secret, body, "garbage", t, 300),
+            Err(VerifyError::Malformed)
+        );
     }
 }
 
@@ -61,8 +81,14 @@ fn standard_webhooks_spec_example() {
         // Several signatures (key rotation): any one matching is enough.
         let rotated = format!("v1,bm90IGl0 {header}");
         assert_eq!(secret.verify(id, t, body, &rotated, t, 300), Ok(()));
-        assert_eq!(secret.verify(id, t, b"tampered", &header, t, 300), Err(VerifyError::Mismatch));
-        assert_eq!(secret.verify(id, t, body, &header, t + 1000, 300), Err(VerifyError::Expired));
+        assert_eq!(
+            secret.verify(id, t, b"tampered", &header, t, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            secret.verify(id, t, body, &header, t + 1000, 300),
+            Err(VerifyError::Expired)
+        );
     }
 }
 

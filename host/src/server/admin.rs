@@ -22,15 +22,24 @@ use crate::webhooks::{self, WebhookSettings};
 
 pub(super) fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/api/v1/admin/webhooks", get(list_webhooks).post(create_webhook))
+        .route(
+            "/api/v1/admin/webhooks",
+            get(list_webhooks).post(create_webhook),
+        )
         .route(
             "/api/v1/admin/webhooks/{id}",
             get(get_webhook).patch(patch_webhook).delete(delete_webhook),
         )
         .route("/api/v1/admin/webhooks/{id}/secret", get(get_secret))
-        .route("/api/v1/admin/webhooks/{id}/secret/rotate", post(rotate_secret))
+        .route(
+            "/api/v1/admin/webhooks/{id}/secret/rotate",
+            post(rotate_secret),
+        )
         .route("/api/v1/admin/webhooks/{id}/test", post(test_webhook))
-        .route("/api/v1/admin/webhooks/{id}/deliveries", get(webhook_deliveries))
+        .route(
+            "/api/v1/admin/webhooks/{id}/deliveries",
+            get(webhook_deliveries),
+        )
         .route("/api/v1/admin/deliveries", get(all_deliveries))
         .route("/api/v1/admin/deliveries/{id}", get(get_delivery))
         .route("/api/v1/admin/deliveries/{id}/retry", post(retry_delivery))
@@ -169,11 +178,19 @@ async fn create_webhook(
         body_template: input.body_template,
         active: input.active,
     };
-    let webhook = webhooks::new_webhook(settings, Origin::Api, state.dispatcher.settings().policy).await?;
-    state.dispatcher.store().create_webhook(webhook.clone()).await?;
+    let webhook =
+        webhooks::new_webhook(settings, Origin::Api, state.dispatcher.settings().policy).await?;
+    state
+        .dispatcher
+        .store()
+        .create_webhook(webhook.clone())
+        .await?;
     state.dispatcher.reload_webhooks().await?;
     tracing::info!(webhook = %webhook.id, name = %webhook.name, "webhook created");
-    Ok((StatusCode::CREATED, Json(json!({"webhook": webhook_json(&webhook)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"webhook": webhook_json(&webhook)})),
+    ))
 }
 
 async fn get_webhook(
@@ -274,7 +291,11 @@ async fn patch_webhook(
         webhook.active = active;
     }
     webhook.updated_at = now_millis();
-    state.dispatcher.store().update_webhook(webhook.clone()).await?;
+    state
+        .dispatcher
+        .store()
+        .update_webhook(webhook.clone())
+        .await?;
     state.dispatcher.reload_webhooks().await?;
     Ok(Json(json!({"webhook": webhook_json(&webhook)})))
 }
@@ -302,7 +323,9 @@ async fn get_secret(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let webhook = load_webhook(&state, &id).await?;
-    Ok(Json(json!({"secret": webhook.secret, "signature": webhook.signature})))
+    Ok(Json(
+        json!({"secret": webhook.secret, "signature": webhook.signature}),
+    ))
 }
 
 async fn rotate_secret(
@@ -319,10 +342,16 @@ async fn rotate_secret(
     }
     webhook.secret = webhooks::generate_secret(webhook.signature);
     webhook.updated_at = now_millis();
-    state.dispatcher.store().update_webhook(webhook.clone()).await?;
+    state
+        .dispatcher
+        .store()
+        .update_webhook(webhook.clone())
+        .await?;
     state.dispatcher.reload_webhooks().await?;
     tracing::info!(webhook = %id, "webhook secret rotated");
-    Ok(Json(json!({"secret": webhook.secret, "signature": webhook.signature})))
+    Ok(Json(
+        json!({"secret": webhook.secret, "signature": webhook.signature}),
+    ))
 }
 
 async fn test_webhook(
@@ -387,7 +416,9 @@ async fn deliveries_page(
         .await?;
     let has_more = page.len() > limit as usize;
     let page = &page[..page.len().min(limit as usize)];
-    let next_cursor = has_more.then(|| page.last().map(|d| d.id.clone())).flatten();
+    let next_cursor = has_more
+        .then(|| page.last().map(|d| d.id.clone()))
+        .flatten();
     Ok(Json(json!({
         "deliveries": page.iter().map(delivery_json).collect::<Vec<_>>(),
         "next_cursor": next_cursor,
@@ -450,7 +481,10 @@ async fn retry_delivery(
         .ok_or_else(|| ApiError::not_found(format!("delivery `{id}`")))?;
     state.dispatcher.wake();
     tracing::info!(delivery = %id, "delivery queued for a manual retry");
-    Ok((StatusCode::ACCEPTED, Json(json!({"delivery": delivery_json(&delivery)}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"delivery": delivery_json(&delivery)})),
+    ))
 }
 
 async fn list_plugins(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

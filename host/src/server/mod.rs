@@ -92,7 +92,11 @@ impl ApiError {
 
     /// 404 for a missing thing.
     pub fn not_found(what: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{} not found", what.into()))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} not found", what.into()),
+        )
     }
 }
 
@@ -126,7 +130,11 @@ impl From<Error> for ApiError {
             }
             other => {
                 tracing::error!(error = %other, "request failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
             }
         }
     }
@@ -153,7 +161,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { String::from("body") } else { path };
+                let field = if path == "." {
+                    String::from("body")
+                } else {
+                    path
+                };
                 ApiError::invalid(field, inner.to_string())
             }
             _ => ApiError::new(
@@ -170,7 +182,10 @@ pub fn check_bearer(headers: &HeaderMap, expected: &str) -> Result<(), ApiError>
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or("");
     let equal: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();

@@ -346,8 +346,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims up to `limit` due deliveries, leasing them until
     /// `leased_until` so no one else claims them meanwhile.
-    async fn claim_due(&self, now: Millis, limit: u32, leased_until: Millis)
-        -> Result<Vec<ClaimedDelivery>>;
+    async fn claim_due(
+        &self,
+        now: Millis,
+        limit: u32,
+        leased_until: Millis,
+    ) -> Result<Vec<ClaimedDelivery>>;
 
     /// The earliest time a pending delivery becomes due.
     async fn next_due_at(&self) -> Result<Option<Millis>>;

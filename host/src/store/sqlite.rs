@@ -232,7 +232,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 fn run_batch(conn: &Connection, batch: Vec<WriteJob>) {
-    let begin = conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string());
+    let begin = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string());
     if let Err(e) = begin {
         // Nothing ran: every caller learns the write failed.
         for job in batch {
@@ -294,7 +296,8 @@ fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "id, destination_kind, destination_id, event_id, event_kind, status, \
+const DELIVERY_COLUMNS: &str =
+    "id, destination_kind, destination_id, event_id, event_kind, status, \
     attempts, next_attempt_at, last_status_code, last_error, response_body, duration_ms, \
     created_at, updated_at";
 

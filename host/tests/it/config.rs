@@ -46,7 +46,10 @@ fn file_then_env_precedence() {
 #[test]
 fn yaml_is_equivalent() {
     Jail::expect_with(|jail| {
-        jail.create_file("herald.yaml", "server:\n  listen: 127.0.0.1:9100\nwebhooks:\n  timeout: 3\n")?;
+        jail.create_file(
+            "herald.yaml",
+            "server:\n  listen: 127.0.0.1:9100\nwebhooks:\n  timeout: 3\n",
+        )?;
         let c = load(jail, "herald.yaml").unwrap().config;
         assert_eq!(c.server.listen, "127.0.0.1:9100");
         assert_eq!(c.webhooks.timeout, 3);
@@ -57,8 +60,12 @@ fn yaml_is_equivalent() {
 #[test]
 fn the_shipped_example_configs_load_and_agree() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    let toml = config::load(Some(&root.join("herald.toml"))).unwrap().config;
-    let yaml = config::load(Some(&root.join("herald.yaml"))).unwrap().config;
+    let toml = config::load(Some(&root.join("herald.toml")))
+        .unwrap()
+        .config;
+    let yaml = config::load(Some(&root.join("herald.yaml")))
+        .unwrap()
+        .config;
     assert_eq!(
         serde_json::to_value(&toml).unwrap(),
         serde_json::to_value(&yaml).unwrap()
@@ -118,7 +125,10 @@ fn unknown_and_bad_keys_are_named_with_the_file() {
 
         jail.create_file("pattern.toml", "[[webhooks.endpoints]]\nname=\"a\"\nurl=\"https://x.example\"\nsecret=\"0123456789abcdef\"\nevents=[\"playback\"]\n")?;
         let err = load(jail, "pattern.toml").unwrap_err().to_string();
-        assert!(err.contains("webhooks.endpoints.0.events") || err.contains("events"), "{err}");
+        assert!(
+            err.contains("webhooks.endpoints.0.events") || err.contains("events"),
+            "{err}"
+        );
         assert!(err.contains("playback.*"), "{err}");
         Ok(())
     });
@@ -164,7 +174,12 @@ fn redaction_hides_every_secret() {
         let loaded = load(jail, "herald.toml").unwrap();
         let registry = herald_core::Registry::from_inventory().unwrap();
         let text = config::redacted(&loaded.config, &registry).to_string();
-        for secret in ["admin-secret-value", "ingest-secret-value", "endpoint-secret-value", "proxy-password"] {
+        for secret in [
+            "admin-secret-value",
+            "ingest-secret-value",
+            "endpoint-secret-value",
+            "proxy-password",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert!(text.contains("<redacted>"));

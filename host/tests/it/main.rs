@@ -1,5 +1,5 @@
 //! Integration tests of herald-host's library (one binary).
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::result_large_err, missing_docs)]
 
 mod config;
 mod store;

@@ -65,24 +65,50 @@ async fn events_deliveries_and_leases_survive_reopen() {
         let store = SqliteStore::open(&path, Durability::Process).unwrap();
         store.create_webhook(webhook("wh_a", "a")).await.unwrap();
         let inserted = store
-            .insert_event(&e, e.to_json_bytes(), vec![delivery("dlv_1", "wh_a", Some(i64::MAX / 2)), delivery("dlv_2", "wh_a", None)])
+            .insert_event(
+                &e,
+                e.to_json_bytes(),
+                vec![
+                    delivery("dlv_1", "wh_a", Some(i64::MAX / 2)),
+                    delivery("dlv_2", "wh_a", None),
+                ],
+            )
             .await
             .unwrap();
         assert!(inserted);
         // The same id again stores nothing.
-        assert!(!store.insert_event(&e, e.to_json_bytes(), vec![delivery("dlv_3", "wh_a", None)]).await.unwrap());
+        assert!(!store
+            .insert_event(&e, e.to_json_bytes(), vec![delivery("dlv_3", "wh_a", None)])
+            .await
+            .unwrap());
         // Only the unleased one is due.
-        let claimed = store.claim_due(now_millis(), 10, now_millis() + 60_000).await.unwrap();
-        assert_eq!(claimed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["dlv_2"]);
+        let claimed = store
+            .claim_due(now_millis(), 10, now_millis() + 60_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            claimed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["dlv_2"]
+        );
         assert_eq!(claimed[0].event_body, e.to_json_bytes());
-        assert!(store.claim_due(now_millis(), 10, now_millis() + 60_000).await.unwrap().is_empty());
+        assert!(store
+            .claim_due(now_millis(), 10, now_millis() + 60_000)
+            .await
+            .unwrap()
+            .is_empty());
     }
     // A new process: every lease is released and both are due again.
     let store = SqliteStore::open(&path, Durability::Power).unwrap();
     assert_eq!(store.release_leases(now_millis()).await.unwrap(), 2);
-    let claimed = store.claim_due(now_millis(), 10, now_millis() + 60_000).await.unwrap();
+    let claimed = store
+        .claim_due(now_millis(), 10, now_millis() + 60_000)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
-    assert_eq!(store.event_body(&e.id).await.unwrap().unwrap(), e.to_json_bytes());
+    assert_eq!(
+        store.event_body(&e.id).await.unwrap().unwrap(),
+        e.to_json_bytes()
+    );
 }
 
 #[tokio::test]
@@ -92,31 +118,66 @@ async fn attempts_counters_and_auto_disable() {
     store.create_webhook(webhook("wh_a", "a")).await.unwrap();
     for id in ["dlv_1", "dlv_2"] {
         let e = event();
-        store.insert_event(&e, e.to_json_bytes(), vec![delivery(id, "wh_a", None)]).await.unwrap();
+        store
+            .insert_event(&e, e.to_json_bytes(), vec![delivery(id, "wh_a", None)])
+            .await
+            .unwrap();
     }
-    let effect = store.record_attempt(failed_attempt("dlv_1", 1, NextStep::RetryAt(now_millis() + 1000))).await.unwrap();
+    let effect = store
+        .record_attempt(failed_attempt(
+            "dlv_1",
+            1,
+            NextStep::RetryAt(now_millis() + 1000),
+        ))
+        .await
+        .unwrap();
     assert!(!effect.webhook_disabled);
-    let effect = store.record_attempt(failed_attempt("dlv_1", 2, NextStep::Failed)).await.unwrap();
+    let effect = store
+        .record_attempt(failed_attempt("dlv_1", 2, NextStep::Failed))
+        .await
+        .unwrap();
     assert!(!effect.webhook_disabled);
     let w = store.webhook("wh_a").await.unwrap().unwrap();
-    assert_eq!((w.total_failures, w.consecutive_failures, w.active), (1, 1, true));
-    let effect = store.record_attempt(failed_attempt("dlv_2", 1, NextStep::Failed)).await.unwrap();
+    assert_eq!(
+        (w.total_failures, w.consecutive_failures, w.active),
+        (1, 1, true)
+    );
+    let effect = store
+        .record_attempt(failed_attempt("dlv_2", 1, NextStep::Failed))
+        .await
+        .unwrap();
     assert!(effect.webhook_disabled);
     let w = store.webhook("wh_a").await.unwrap().unwrap();
-    assert_eq!((w.total_failures, w.consecutive_failures, w.active), (2, 2, false));
+    assert_eq!(
+        (w.total_failures, w.consecutive_failures, w.active),
+        (2, 2, false)
+    );
     assert!(w.disabled_reason.unwrap().contains("2 consecutive"));
 
     let attempts = store.attempts("dlv_1").await.unwrap();
-    assert_eq!(attempts.iter().map(|a| a.number).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        attempts.iter().map(|a| a.number).collect::<Vec<_>>(),
+        [1, 2]
+    );
     let d = store.delivery("dlv_1").await.unwrap().unwrap();
-    assert_eq!((d.status, d.attempts, d.last_status_code), (DeliveryStatus::Failed, 2, Some(500)));
+    assert_eq!(
+        (d.status, d.attempts, d.last_status_code),
+        (DeliveryStatus::Failed, 2, Some(500))
+    );
 
     // Manual retry makes it pending and due; a pending one cannot be requeued.
     let d = store.requeue("dlv_1", now_millis()).await.unwrap().unwrap();
     assert_eq!(d.status, DeliveryStatus::Pending);
     assert!(store.requeue("dlv_1", now_millis()).await.is_err());
-    assert!(store.requeue("dlv_missing", now_millis()).await.unwrap().is_none());
-    assert_eq!(store.queue_depth(now_millis() + 1).await.unwrap(), QueueDepth { pending: 1, due: 1 });
+    assert!(store
+        .requeue("dlv_missing", now_millis())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.queue_depth(now_millis() + 1).await.unwrap(),
+        QueueDepth { pending: 1, due: 1 }
+    );
 }
 
 #[tokio::test]
@@ -127,13 +188,21 @@ async fn listing_is_newest_first_and_paginated() {
     let ids: Vec<String> = (0..7).map(|i| format!("dlv_{i:02}")).collect();
     for id in &ids {
         let e = event();
-        store.insert_event(&e, e.to_json_bytes(), vec![delivery(id, "wh_a", None)]).await.unwrap();
+        store
+            .insert_event(&e, e.to_json_bytes(), vec![delivery(id, "wh_a", None)])
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut before = None;
     loop {
         let page = store
-            .deliveries(DeliveryQuery { destination: Some(Destination::Webhook("wh_a".into())), status: None, before: before.clone(), limit: 3 })
+            .deliveries(DeliveryQuery {
+                destination: Some(Destination::Webhook("wh_a".into())),
+                status: None,
+                before: before.clone(),
+                limit: 3,
+            })
             .await
             .unwrap();
         if page.is_empty() {
@@ -146,7 +215,11 @@ async fn listing_is_newest_first_and_paginated() {
     expected.reverse();
     assert_eq!(seen, expected);
     let failed = store
-        .deliveries(DeliveryQuery { status: Some(DeliveryStatus::Failed), limit: 10, ..Default::default() })
+        .deliveries(DeliveryQuery {
+            status: Some(DeliveryStatus::Failed),
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(failed.is_empty());
@@ -157,7 +230,10 @@ async fn names_are_unique_and_config_webhooks_sync() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("h.db"), Durability::Process).unwrap();
     store.create_webhook(webhook("wh_a", "same")).await.unwrap();
-    let err = store.create_webhook(webhook("wh_b", "same")).await.unwrap_err();
+    let err = store
+        .create_webhook(webhook("wh_b", "same"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, herald_host::Error::Conflict(_)), "{err}");
 
     let mut cfg = webhook("cfg_ops", "ops");
@@ -167,7 +243,10 @@ async fn names_are_unique_and_config_webhooks_sync() {
     store.sync_config_webhooks(vec![cfg]).await.unwrap();
     let all = store.webhooks().await.unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(store.webhook("cfg_ops").await.unwrap().unwrap().url, "https://changed.example.com/");
+    assert_eq!(
+        store.webhook("cfg_ops").await.unwrap().unwrap().url,
+        "https://changed.example.com/"
+    );
     store.sync_config_webhooks(vec![]).await.unwrap();
     assert!(store.webhook("cfg_ops").await.unwrap().is_none());
     assert!(store.delete_webhook("wh_a").await.unwrap());
