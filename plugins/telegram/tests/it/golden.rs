@@ -1,0 +1,72 @@
+//! The exact requests, compared with `tests/golden/` (`UPDATE_GOLDEN=1`
+//! rewrites them).
+
+use herald_core::{Body, Message, NotificationPlugin};
+use herald_telegram::Telegram;
+use serde_json::json;
+
+use crate::service::check_body;
+use crate::support::{check_golden, config, golden_events, golden_text};
+
+fn check_variant(dir: &str, settings: serde_json::Value, only: Option<&[&str]>) {
+    let plugin = Telegram::new(&config(settings)).unwrap();
+    let mut failures = Vec::new();
+    for (name, event) in golden_events() {
+        if only.is_some_and(|only| !only.contains(&name.as_str())) {
+            continue;
+        }
+        let message = plugin.format(&event).unwrap();
+        let Message::Http(request) = &message else {
+            panic!("not HTTP")
+        };
+        assert_eq!(request.method, "POST");
+        let Body::Json(body) = &request.body else {
+            panic!("not JSON")
+        };
+        let method = request.url.rsplit('/').next().unwrap();
+        if let Err(e) = check_body(method, body) {
+            failures.push(format!("{name}: Telegram would refuse it: {e}"));
+        }
+        failures.extend(check_golden(
+            &format!("{dir}/{name}.json"),
+            &golden_text(&message),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn html_for_every_event() {
+    check_variant(
+        "html",
+        json!({"bot_token": "123456:TOKEN", "chat_id": "-100123"}),
+        None,
+    );
+}
+
+#[test]
+fn markdown_v2_for_every_event() {
+    check_variant(
+        "markdown_v2",
+        json!({"bot_token": "123456:TOKEN", "chat_id": "@herald_test", "parse_mode": "MarkdownV2",
+               "disable_notification": true, "message_thread_id": 7, "disable_link_preview": true}),
+        None,
+    );
+}
+
+#[test]
+fn photos() {
+    for (dir, mode) in [("photo_html", "HTML"), ("photo_markdown_v2", "MarkdownV2")] {
+        check_variant(
+            dir,
+            json!({"bot_token": "123456:TOKEN", "chat_id": -100123, "parse_mode": mode,
+                   "photos": true, "api_base": "http://127.0.0.1:8081/"}),
+            Some(&[
+                "playback.started-full",
+                "playback.started-markup",
+                "playback.started-minimal",
+                "library.updated-long",
+            ]),
+        );
+    }
+}
