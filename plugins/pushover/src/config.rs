@@ -131,18 +131,22 @@ impl PushoverConfig {
             }
         }
         match (&emergency, self.retry, self.expire) {
-            (Some(key), None, _) => return Err(key_error(
-                "retry",
-                &format!(
+            (Some(key), None, _) => {
+                return Err(key_error(
+                    "retry",
+                    &format!(
                     "required (at least 30 seconds) because `priorities.{key}` is 2 (emergency)"
                 ),
-            )),
-            (Some(key), _, None) => return Err(key_error(
-                "expire",
-                &format!(
+                ))
+            }
+            (Some(key), _, None) => {
+                return Err(key_error(
+                    "expire",
+                    &format!(
                     "required (at most 10800 seconds) because `priorities.{key}` is 2 (emergency)"
                 ),
-            )),
+                ))
+            }
             _ => {}
         }
         if let Some(retry) = self.retry {

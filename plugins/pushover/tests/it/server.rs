@@ -22,12 +22,15 @@ pub const QUOTA_USER: &str = "quotaQuotaQuotaQuotaQuotaQuota";
 /// A user whose messages meet a server error.
 pub const BROKEN_USER: &str = "brokenBrokenBrokenBrokenBroken";
 
+/// Accepted forms, fields in order.
+pub type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// A running server and the forms it accepted.
 pub struct MockPushover {
     /// API base, `http://127.0.0.1:<port>`.
     pub url: String,
     /// Accepted forms, fields in order.
-    pub received: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    pub received: Forms,
 }
 
 fn refuse(field: &str, error: &str) -> (StatusCode, Json<Value>) {
@@ -39,7 +42,7 @@ fn refuse(field: &str, error: &str) -> (StatusCode, Json<Value>) {
 }
 
 async fn messages(
-    State(received): State<Arc<Mutex<Vec<Vec<(String, String)>>>>>,
+    State(received): State<Forms>,
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
@@ -77,7 +80,7 @@ async fn messages(
             )
         }
     }
-    if get("message").is_none_or(str::is_empty) {
+    if get("message").unwrap_or_default().is_empty() {
         return refuse("message", "message cannot be blank");
     }
     for (key, max) in [
