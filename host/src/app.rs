@@ -8,7 +8,7 @@ use herald_core::Registry;
 use tokio::net::TcpListener;
 
 use crate::config::LoadedConfig;
-use crate::dispatch::{http_client, DispatchSettings, Dispatcher, PluginInstance};
+use crate::dispatch::{DispatchSettings, Dispatcher, HttpClients, PluginInstance};
 use crate::error::{Error, Result};
 use crate::server::{self, AppState};
 use crate::store::{SqliteStore, Store};
@@ -33,8 +33,10 @@ pub fn registry() -> Result<Registry> {
 /// settings are checked); errors name the instance and key.
 pub fn build_plugins(loaded: &LoadedConfig, registry: &Registry) -> Result<Vec<PluginInstance>> {
     let mut instances = Vec::new();
+    let templates_dir = loaded.templates_dir();
     for (i, config) in loaded.config.plugins.iter().enumerate() {
-        let config = config.clone();
+        let mut config = config.clone();
+        config.templates_dir = templates_dir.clone();
         let plugin = registry.build(&config).map_err(|e| Error::Config {
             key: format!("plugins[{i}]"),
             file: loaded.file.clone(),
@@ -93,7 +95,7 @@ pub async fn serve(
     let settings = DispatchSettings::from_config(&config.webhooks)?;
     let declared = webhooks::from_config(&config.webhooks.endpoints, settings.policy).await?;
     store.sync_config_webhooks(declared).await?;
-    let http = http_client(&config.webhooks)?;
+    let http = HttpClients::from_config(&config.webhooks)?;
     let timeout = settings.timeout;
     let dispatcher = Dispatcher::new(store, http, settings, plugins).await?;
     let poller = tokio::spawn(dispatcher.clone().run_poller());
@@ -112,6 +114,7 @@ pub async fn serve(
         admin_token: admin_token.into(),
         ingest_token: ingest_token.into(),
         registry,
+        sources: Arc::new(crate::sources::Sources::new(&config.sources)),
     };
     let app = server::router(state, config.server.max_body_bytes);
     axum::serve(listener, app)

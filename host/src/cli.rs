@@ -37,6 +37,17 @@ pub enum Command {
     },
     /// List the registered plugin kinds.
     Plugins,
+    /// Print each configured source's ingest URL, to paste into the media
+    /// server's webhook settings.
+    Sources {
+        /// Config file (TOML or YAML); default `config/herald.toml` if present.
+        #[arg(long, short, env = "HERALD_CONFIG")]
+        config: Option<PathBuf>,
+        /// How the media server reaches Herald, e.g. `http://192.168.1.10:8787`
+        /// (default: `http://` and `server.listen`).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
 }
 
 /// Parses the arguments and runs the command.
@@ -85,6 +96,25 @@ fn execute(cli: Cli) -> crate::Result<()> {
                 .map(|f| f.display().to_string())
                 .unwrap_or_else(|| "built-in defaults".into());
             let _ = writeln!(out, "# config OK ({source}); secrets redacted\n{text}");
+            Ok(())
+        }
+        Command::Sources { config, base_url } => {
+            let loaded = config::load(config.as_deref())?;
+            let base =
+                base_url.unwrap_or_else(|| format!("http://{}", loaded.config.server.listen));
+            let base = base.trim_end_matches('/');
+            if loaded.config.sources.is_empty() {
+                let _ = writeln!(out, "no [[sources]] configured");
+            }
+            for source in &loaded.config.sources {
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:<9} {base}/api/v1/ingest/{}",
+                    source.name,
+                    source.source_type.as_str(),
+                    source.token
+                );
+            }
             Ok(())
         }
         Command::Plugins => {

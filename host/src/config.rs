@@ -36,6 +36,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Notification plugin instances.
     pub plugins: Vec<PluginConfig>,
+    /// Inbound webhook sources (Plex, Jellyfin, Emby, Tautulli, Herald).
+    pub sources: Vec<SourceConfig>,
 }
 
 impl Default for Config {
@@ -47,8 +49,38 @@ impl Default for Config {
             store: StoreConfig::default(),
             webhooks: WebhooksConfig::default(),
             plugins: Vec::new(),
+            sources: Vec::new(),
         }
     }
+}
+
+/// A `[[sources]]` entry: a media server posting to its own ingest URL,
+/// `/api/v1/ingest/{token}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name; set as the `source` of its events.
+    pub name: String,
+    /// `plex`, `jellyfin`, `emby`, `tautulli` or `herald`.
+    #[serde(rename = "type")]
+    pub source_type: herald_core::sources::SourceType,
+    /// Secret token in the ingest URL (at least 16 characters; use
+    /// `${VAR}`).
+    pub token: String,
+    /// Only accept events of these users (id or name; empty = everyone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_user: Vec<String>,
+    /// Only accept events of these servers (id or name; empty = any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_server: Vec<String>,
+    /// Repeated playback events of the same user and item within this
+    /// window are dropped (Plex repeats `media.play`).
+    #[serde(default = "default_dedup_window", with = "humantime_serde")]
+    pub dedup_window: Duration,
+}
+
+fn default_dedup_window() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `[server]`
@@ -460,6 +492,33 @@ fn validate(config: &Config) -> Result<()> {
             return Err(Error::config(
                 format!("webhooks.endpoints[{i}].name"),
                 format!("`{}` is used twice", endpoint.name),
+            ));
+        }
+    }
+    let mut source_names = BTreeMap::new();
+    let mut source_tokens = BTreeMap::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        if source_names.insert(source.name.clone(), i).is_some() {
+            return Err(Error::config(
+                format!("sources[{i}].name"),
+                format!("`{}` is used twice", source.name),
+            ));
+        }
+        if source.token.len() < 16
+            || !source
+                .token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::config(
+                format!("sources[{i}].token"),
+                "must be at least 16 characters of letters, digits, `-` or `_` (it is part of a URL)",
+            ));
+        }
+        if source_tokens.insert(source.token.clone(), i).is_some() {
+            return Err(Error::config(
+                format!("sources[{i}].token"),
+                "is already used by another source",
             ));
         }
     }

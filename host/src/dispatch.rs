@@ -147,7 +147,7 @@ pub struct Dispatcher {
     webhooks: RwLock<Arc<HashMap<String, Arc<Webhook>>>>,
     plugins: HashMap<String, Arc<PluginInstance>>,
     plugin_order: Vec<String>,
-    http: reqwest::Client,
+    http: HttpClients,
     settings: DispatchSettings,
     slots: Arc<Semaphore>,
     wake: Notify,
@@ -159,7 +159,7 @@ impl Dispatcher {
     /// A dispatcher over `store`, with plugin instances already built.
     pub async fn new(
         store: Arc<dyn Store>,
-        http: reqwest::Client,
+        http: HttpClients,
         settings: DispatchSettings,
         plugins: Vec<PluginInstance>,
     ) -> Result<Arc<Dispatcher>> {
@@ -529,9 +529,9 @@ impl Dispatcher {
         }
     }
 
-    fn context(&self) -> DeliveryContext {
+    fn context(&self, client: &reqwest::Client) -> DeliveryContext {
         DeliveryContext {
-            http: self.http.clone(),
+            http: client.clone(),
             timeout: self.settings.timeout,
         }
     }
@@ -549,7 +549,12 @@ impl Dispatcher {
             Destination::Plugin(name) => match self.plugins.get(name) {
                 None => DeliveryReport::reject("the plugin instance is no longer configured"),
                 Some(instance) => match instance.plugin.format(&job.event) {
-                    Ok(message) => instance.plugin.deliver(&message, &self.context()).await,
+                    Ok(message) => {
+                        instance
+                            .plugin
+                            .deliver(&message, &self.context(&self.http.plugins))
+                            .await
+                    }
                     Err(e) => DeliveryReport::reject(format!("formatting failed: {e}")),
                 },
             },
@@ -575,7 +580,7 @@ impl Dispatcher {
             Ok(request) => request,
             Err(e) => return DeliveryReport::reject(e.to_string()),
         };
-        match send_http(&self.context(), &request).await {
+        match send_http(&self.context(&self.http.webhooks), &request).await {
             Ok(response) => DeliveryReport::from_response(default_classify(&response), &response),
             Err(report) => report,
         }
@@ -614,9 +619,29 @@ pub fn excerpt(text: &str) -> String {
     format!("{}…", &text[..end])
 }
 
-/// Builds the HTTP client every delivery uses: timeout, CA bundle, proxy,
-/// and the destination guard's resolver.
-pub fn http_client(config: &WebhooksConfig) -> Result<reqwest::Client> {
+/// The HTTP clients of the dispatcher.
+#[derive(Clone, Debug)]
+pub struct HttpClients {
+    /// For generic webhooks: behind the destination guard.
+    pub webhooks: reqwest::Client,
+    /// For plugins: their servers are configured by the operator, and
+    /// self-hosted ones (ntfy, Apprise, Gotify) usually live on the LAN.
+    pub plugins: reqwest::Client,
+}
+
+impl HttpClients {
+    /// Both clients from `[webhooks]` (timeout, CA bundle, proxy).
+    pub fn from_config(config: &WebhooksConfig) -> Result<HttpClients> {
+        Ok(HttpClients {
+            webhooks: http_client(config, true)?,
+            plugins: http_client(config, false)?,
+        })
+    }
+}
+
+/// Builds an HTTP client: timeout, CA bundle, proxy, and (when `guarded`)
+/// the destination guard's resolver.
+pub fn http_client(config: &WebhooksConfig, guarded: bool) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .user_agent(webhook::USER_AGENT)
         .timeout(Duration::from_secs(config.timeout))
@@ -648,7 +673,7 @@ pub fn http_client(config: &WebhooksConfig) -> Result<reqwest::Client> {
         require_tls: config.require_tls,
         allow_private_networks: config.allow_private_networks,
     };
-    if let Some(resolver) = guard::resolver(policy) {
+    if let Some(resolver) = guard::resolver(policy).filter(|_| guarded) {
         builder = builder.dns_resolver(resolver);
     }
     builder

@@ -20,12 +20,19 @@ pub mod error;
 pub mod guard;
 pub mod logging;
 pub mod server;
+pub mod sources;
 pub mod store;
 pub mod tokens;
 pub mod webhook;
 pub mod webhooks;
 
 pub use error::{Error, Result};
+
+// Bundled plugin crates register themselves with `inventory`; a crate the
+// binary never names is never linked and would silently register nothing.
+use herald_discord as _;
+use herald_slack as _;
+use herald_telegram as _;
 
 /// Runs the `herald` command line with the plugin kinds linked into the
 /// calling binary.

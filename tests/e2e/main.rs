@@ -3,4 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod basics;
+mod ingest;
+mod plugins;
+mod tls;
 mod webhooks;

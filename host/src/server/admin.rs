@@ -46,6 +46,7 @@ pub(super) fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/admin/plugins", get(list_plugins))
         .route("/api/v1/admin/plugins/{name}/test", post(test_plugin))
         .route("/api/v1/admin/queue", get(queue_depth))
+        .route("/api/v1/admin/sources", get(list_sources))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
@@ -529,4 +530,21 @@ async fn test_plugin(
 async fn queue_depth(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let depth = state.dispatcher.store().queue_depth(now_millis()).await?;
     Ok(Json(json!(depth)))
+}
+
+async fn list_sources(State(state): State<AppState>) -> Json<Value> {
+    let sources: Vec<Value> = state
+        .sources
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.config.name,
+                "type": s.config.source_type,
+                "path": s.path(),
+                "match_user": s.config.match_user,
+                "match_server": s.config.match_server,
+            })
+        })
+        .collect();
+    Json(json!({"sources": sources}))
 }

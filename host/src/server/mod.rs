@@ -6,6 +6,7 @@
 
 mod admin;
 mod events;
+mod ingest;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub ingest_token: Arc<str>,
     /// Loaded plugin registry (for redaction and listings).
     pub registry: Arc<herald_core::Registry>,
+    /// Inbound sources by token.
+    pub sources: Arc<crate::sources::Sources>,
 }
 
 /// The whole application router.
@@ -40,6 +43,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(events::router())
+        .merge(ingest::router())
         .merge(admin::router(state.clone()))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
