@@ -88,10 +88,6 @@ pub struct MqttConfig {
     /// (Mosquitto's `message_size_limit`).
     #[serde(default = "default_max_packet_size")]
     pub max_packet_size: usize,
-    /// Home Assistant MQTT discovery of a "now playing" sensor per user;
-    /// off when absent.
-    #[serde(default)]
-    pub home_assistant: Option<HomeAssistantConfig>,
 }
 
 // Hand-written so that the password never reaches a log line.
@@ -111,7 +107,6 @@ impl fmt::Debug for MqttConfig {
             .field("keep_alive_secs", &self.keep_alive_secs)
             .field("reconnect_max_secs", &self.reconnect_max_secs)
             .field("max_packet_size", &self.max_packet_size)
-            .field("home_assistant", &self.home_assistant)
             .finish()
     }
 }
@@ -133,18 +128,6 @@ pub struct TlsConfig {
     /// SEC1).
     #[serde(default)]
     pub client_key_file: Option<PathBuf>,
-}
-
-/// Home Assistant MQTT discovery.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HomeAssistantConfig {
-    /// Home Assistant's discovery prefix.
-    #[serde(default = "default_discovery_prefix")]
-    pub discovery_prefix: String,
-    /// Prefix of the state topics, `<state_prefix>/<user>/now_playing`.
-    #[serde(default = "default_state_prefix")]
-    pub state_prefix: String,
 }
 
 fn default_topic() -> String {
@@ -169,12 +152,4 @@ fn default_reconnect_max_secs() -> u64 {
 
 fn default_max_packet_size() -> usize {
     256 * 1024
-}
-
-fn default_discovery_prefix() -> String {
-    "homeassistant".into()
-}
-
-fn default_state_prefix() -> String {
-    "herald/now_playing".into()
 }
