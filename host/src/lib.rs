@@ -30,7 +30,11 @@ pub use error::{Error, Result};
 
 // Bundled plugin crates register themselves with `inventory`; a crate the
 // binary never names is never linked and would silently register nothing.
+use herald_apprise as _;
 use herald_discord as _;
+use herald_mqtt as _;
+use herald_ntfy as _;
+use herald_pushover as _;
 use herald_slack as _;
 use herald_telegram as _;
 
