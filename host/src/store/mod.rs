@@ -5,6 +5,7 @@
 //! them. Times are unix milliseconds.
 
 mod sqlite;
+mod stats;
 
 use std::fmt;
 
@@ -14,6 +15,7 @@ use herald_core::{Event, EventPatterns, PayloadFilter};
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
+pub use stats::{Interval, PlaybackBucket, Stats, TopMedia, TopUser};
 
 use crate::error::Result;
 

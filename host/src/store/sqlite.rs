@@ -25,7 +25,8 @@ type WriteJob = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 const MAX_BATCH: usize = 2048;
 
 /// Schema migrations, applied in order; the index + 1 is the version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE webhooks (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -86,7 +87,10 @@ CREATE TABLE attempts (
     outcome TEXT NOT NULL,
     PRIMARY KEY (delivery_id, number)
 ) WITHOUT ROWID;
-"#];
+"#,
+    // Playback statistics: events of a kind within a time range.
+    "CREATE INDEX events_by_kind_time ON events(kind, timestamp);",
+];
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -167,7 +171,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a read connection in the blocking pool.
-    async fn read<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
