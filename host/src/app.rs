@@ -91,7 +91,8 @@ pub async fn serve(
     let plugins = build_plugins(&loaded, &registry)?;
 
     let db_path = config.data_dir.join("herald.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path, config.store.durability)?);
+    let sqlite = Arc::new(SqliteStore::open(&db_path, config.store.durability)?);
+    let store: Arc<dyn Store> = sqlite.clone();
     let settings = DispatchSettings::from_config(&config.webhooks)?;
     let declared = webhooks::from_config(&config.webhooks.endpoints, settings.policy).await?;
     store.sync_config_webhooks(declared).await?;
@@ -115,6 +116,8 @@ pub async fn serve(
         ingest_token: ingest_token.into(),
         registry,
         sources: Arc::new(crate::sources::Sources::new(&config.sources)),
+        stats: sqlite,
+        sessions: Default::default(),
     };
     let app = server::router(state, config.server.max_body_bytes);
     axum::serve(listener, app)

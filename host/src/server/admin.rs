@@ -1,4 +1,5 @@
-//! The admin API under `/api/v1/admin`, behind the admin bearer token.
+//! The admin API under `/api/v1/admin`, behind the admin bearer token (or
+//! an admin UI session, see `ui`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -50,13 +51,22 @@ pub(super) fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
-async fn require_admin(
+/// The admin bearer token, or an admin UI session cookie (with its CSRF
+/// header on changing requests).
+pub(super) async fn require_admin(
     State(state): State<AppState>,
     headers: HeaderMap,
     request: Request,
     next: Next,
 ) -> Response {
-    match check_bearer(&headers, &state.admin_token) {
+    let authorized = check_bearer(&headers, &state.admin_token).or_else(|bearer| {
+        if headers.contains_key(axum::http::header::AUTHORIZATION) {
+            Err(bearer)
+        } else {
+            super::ui::check_session(&state, &headers, request.method())
+        }
+    });
+    match authorized {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
     }

@@ -1,4 +1,4 @@
-//! The HTTP server: health, event ingest and the admin API.
+//! The HTTP server: health, event ingest, the admin API and the admin UI.
 //!
 //! One router per module, merged here; one error type ([`ApiError`]) with one
 //! JSON shape, `{"error": "<code>", "message": "…", "field": "…"}`, used by
@@ -7,6 +7,8 @@
 mod admin;
 mod events;
 mod ingest;
+mod stats;
+mod ui;
 
 use std::sync::Arc;
 
@@ -36,6 +38,10 @@ pub struct AppState {
     pub registry: Arc<herald_core::Registry>,
     /// Inbound sources by token.
     pub sources: Arc<crate::sources::Sources>,
+    /// Playback statistics over the stored events.
+    pub stats: Arc<dyn crate::store::Stats>,
+    /// Logged-in admin UI sessions.
+    pub sessions: Arc<ui::Sessions>,
 }
 
 /// The whole application router.
@@ -45,6 +51,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(events::router())
         .merge(ingest::router())
         .merge(admin::router(state.clone()))
+        .merge(stats::router(state.clone()))
+        .merge(ui::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
