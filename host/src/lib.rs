@@ -32,6 +32,7 @@ pub use error::{Error, Result};
 // binary never names is never linked and would silently register nothing.
 use herald_apprise as _;
 use herald_discord as _;
+use herald_exec as _;
 use herald_mqtt as _;
 use herald_ntfy as _;
 use herald_pushover as _;

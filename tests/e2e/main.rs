@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod basics;
+mod exec;
 mod ingest;
 mod plugins;
 mod tls;
