@@ -114,6 +114,7 @@ pub async fn serve(
         dispatcher: dispatcher.clone(),
         admin_token: admin_token.into(),
         ingest_token: ingest_token.into(),
+        metrics_token: config.server.metrics_token.as_deref().map(Into::into),
         registry,
         sources: Arc::new(crate::sources::Sources::new(&config.sources)),
         stats: sqlite,

@@ -97,6 +97,8 @@ pub struct ServerConfig {
     pub ingest_token: Option<String>,
     /// Largest accepted request body, in bytes (larger → 413).
     pub max_body_bytes: usize,
+    /// Bearer token required by `GET /metrics`; open when absent.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +108,7 @@ impl Default for ServerConfig {
             admin_token: None,
             ingest_token: None,
             max_body_bytes: 1024 * 1024,
+            metrics_token: None,
         }
     }
 }
@@ -535,7 +538,14 @@ fn validate(config: &Config) -> Result<()> {
 }
 
 /// Setting names whose values are secrets wherever they appear.
-const SECRET_KEYS: &[&str] = &["admin_token", "ingest_token", "secret", "password", "token"];
+const SECRET_KEYS: &[&str] = &[
+    "admin_token",
+    "ingest_token",
+    "metrics_token",
+    "secret",
+    "password",
+    "token",
+];
 
 /// The configuration as JSON with every secret replaced by `"<redacted>"`:
 /// the well-known keys, each plugin kind's registered secret keys, and

@@ -472,6 +472,7 @@ impl Dispatcher {
             NextStep::RetryAt(_) => "retry",
             NextStep::Failed => "failed",
         };
+        crate::metrics::attempt(&job.destination, outcome, duration);
         match &next {
             NextStep::Succeeded => {
                 tracing::debug!(delivery = %job.delivery_id, destination = %job.destination, attempt = number, "delivered")

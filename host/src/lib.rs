@@ -19,6 +19,7 @@ pub mod dispatch;
 pub mod error;
 pub mod guard;
 pub mod logging;
+pub mod metrics;
 pub mod server;
 pub mod sources;
 pub mod store;

@@ -5,6 +5,7 @@
 mod basics;
 mod exec;
 mod ingest;
+mod metrics;
 mod plugins;
 mod tls;
 mod webhooks;

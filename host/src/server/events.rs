@@ -31,6 +31,7 @@ async fn post_event(
     })?;
     let kind = event.event.to_string();
     let accepted = state.dispatcher.accept(event).await?;
+    crate::metrics::event_accepted(&kind, "api", &accepted);
     tracing::debug!(event = %accepted.id, kind, deliveries = accepted.deliveries, duplicate = accepted.duplicate, "event accepted");
     Ok((
         StatusCode::ACCEPTED,

@@ -59,6 +59,7 @@ async fn ingest(
     event.source = Some(name.clone());
     let kind = event.event.to_string();
     let accepted = state.dispatcher.accept(event).await?;
+    crate::metrics::event_accepted(&kind, name, &accepted);
     tracing::debug!(source = %name, event = %accepted.id, kind, deliveries = accepted.deliveries, "ingest event accepted");
     Ok((
         StatusCode::ACCEPTED,

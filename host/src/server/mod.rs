@@ -34,6 +34,8 @@ pub struct AppState {
     pub admin_token: Arc<str>,
     /// Bearer token of `POST /api/v1/events`.
     pub ingest_token: Arc<str>,
+    /// Bearer token of `GET /metrics`, if it needs one.
+    pub metrics_token: Option<Arc<str>>,
     /// Loaded plugin registry (for redaction and listings).
     pub registry: Arc<herald_core::Registry>,
     /// Inbound sources by token.
@@ -50,6 +52,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/healthz", get(healthz))
         .merge(events::router())
         .merge(ingest::router())
+        .merge(crate::metrics::router())
         .merge(admin::router(state.clone()))
         .merge(stats::router(state.clone()))
         .merge(ui::router())
