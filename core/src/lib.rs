@@ -19,6 +19,7 @@ pub mod filter;
 pub mod pattern;
 pub mod plugin;
 pub mod registry;
+pub mod rules;
 pub mod signing;
 pub mod sources;
 pub mod template;

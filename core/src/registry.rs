@@ -80,6 +80,9 @@ pub struct PluginConfig {
     /// `templates/` next to the config file, never read from the config.
     #[serde(skip)]
     pub templates_dir: Option<std::path::PathBuf>,
+    /// Grouping, throttling, conditions, quiet hours and fallback.
+    #[serde(default, skip_serializing_if = "crate::rules::Rules::is_empty")]
+    pub rules: crate::rules::Rules,
     /// The service's own settings.
     #[serde(flatten)]
     pub settings: Map<String, Value>,

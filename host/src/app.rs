@@ -90,16 +90,22 @@ pub async fn serve(
     tracing::info!(kinds = ?registry.kinds(), "plugin kinds registered");
     let plugins = build_plugins(&loaded, &registry)?;
 
+    // Before the store: a bad CA bundle or proxy leaves nothing behind.
+    let http = HttpClients::from_config(&config.webhooks)?;
     let db_path = config.data_dir.join("herald.db");
     let sqlite = Arc::new(SqliteStore::open(&db_path, config.store.durability)?);
     let store: Arc<dyn Store> = sqlite.clone();
     let settings = DispatchSettings::from_config(&config.webhooks)?;
     let declared = webhooks::from_config(&config.webhooks.endpoints, settings.policy).await?;
     store.sync_config_webhooks(declared).await?;
-    let http = HttpClients::from_config(&config.webhooks)?;
     let timeout = settings.timeout;
-    let dispatcher = Dispatcher::new(store, http, settings, plugins).await?;
+    let clock = Arc::new(crate::clock::Clock::from_env().map_err(|e| Error::config("", e))?);
+    if clock.is_controllable() {
+        tracing::warn!(now = %clock.now(), "test clock enabled: rule times can be moved with POST /api/v1/admin/test/clock");
+    }
+    let dispatcher = Dispatcher::new(store, http, settings, plugins, clock).await?;
     let poller = tokio::spawn(dispatcher.clone().run_poller());
+    let releaser = tokio::spawn(dispatcher.clone().run_releaser());
 
     let listen = listen_override.unwrap_or_else(|| config.server.listen.clone());
     let listener = TcpListener::bind(&listen)
@@ -128,6 +134,7 @@ pub async fn serve(
     tracing::info!("shutting down: finishing in-flight deliveries");
     dispatcher.shutdown(timeout + Duration::from_secs(5)).await;
     poller.abort();
+    releaser.abort();
     tracing::info!("stopped");
     Ok(())
 }

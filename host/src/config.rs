@@ -278,6 +278,9 @@ pub struct EndpointConfig {
     /// Whether it is active.
     #[serde(default = "default_true")]
     pub active: bool,
+    /// Grouping, throttling, conditions, quiet hours and fallback.
+    #[serde(default, skip_serializing_if = "herald_core::rules::Rules::is_empty")]
+    pub rules: herald_core::rules::Rules,
 }
 
 fn default_true() -> bool {
@@ -341,7 +344,15 @@ pub fn load_with_env(
             }
         };
     }
-    figment = figment.merge(Env::prefixed("HERALD_").split("__").ignore(&["config"]));
+    // `HERALD_CONFIG`, `HERALD_TEST_CLOCK` and the CLI's `HERALD_URL` /
+    // `HERALD_*_TOKEN` are not config keys.
+    figment = figment.merge(Env::prefixed("HERALD_").split("__").ignore(&[
+        "config",
+        "test_clock",
+        "url",
+        "ingest_token",
+        "admin_token",
+    ]));
     let config = extract(&figment, file.as_deref())?;
     let config = substitute_env(config, &figment, file.as_deref(), lookup)?;
     validate(&config)?;
@@ -485,6 +496,9 @@ fn validate(config: &Config) -> Result<()> {
         ));
     }
     config.webhooks.schedule()?;
+    if let Some(path) = &config.webhooks.ca_bundle {
+        load_ca_bundle(path)?;
+    }
     if let Some(proxy) = &config.webhooks.proxy {
         reqwest::Proxy::all(proxy)
             .map_err(|e| Error::config("webhooks.proxy", format!("invalid proxy URL: {e}")))?;
@@ -534,7 +548,76 @@ fn validate(config: &Config) -> Result<()> {
             ));
         }
     }
+    // Rules: each part valid, and every fallback names a destination.
+    let destinations: Vec<(String, &herald_core::rules::Rules)> = config
+        .webhooks
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (format!("webhooks.endpoints[{i}]"), &e.rules))
+        .chain(
+            config
+                .plugins
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("plugins[{i}]"), &p.rules)),
+        )
+        .collect();
+    for (prefix, rules) in destinations {
+        rules.validate().map_err(|e| match e {
+            herald_core::Error::InvalidEvent { field, message } => {
+                Error::config(format!("{prefix}.{field}"), message)
+            }
+            other => Error::config(format!("{prefix}.rules"), other.to_string()),
+        })?;
+        if let Some(fallback) = &rules.fallback {
+            if !names.contains_key(fallback) && !plugin_names.contains_key(fallback) {
+                return Err(Error::config(
+                    format!("{prefix}.rules.fallback"),
+                    format!("no webhook endpoint or plugin is named `{fallback}`"),
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Reads `webhooks.ca_bundle`: a PEM file holding at least one valid
+/// certificate; errors name the key and the cause.
+pub fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let key = "webhooks.ca_bundle";
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::config(key, format!("cannot read {}: {e}", path.display())))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Error::config(key, format!("not a PEM bundle: {}", error_chain(&e))))?;
+    if certificates.is_empty() {
+        return Err(Error::config(
+            key,
+            format!("{} holds no certificate", path.display()),
+        ));
+    }
+    // reqwest parses a certificate's content only when a client is built.
+    for certificate in &certificates {
+        reqwest::Client::builder()
+            .add_root_certificate(certificate.clone())
+            .build()
+            .map_err(|e| {
+                Error::config(key, format!("not a valid certificate: {}", error_chain(&e)))
+            })?;
+    }
+    Ok(certificates)
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Setting names whose values are secrets wherever they appear.

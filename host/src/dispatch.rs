@@ -20,14 +20,17 @@ use herald_core::{
 use rand::Rng;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+use crate::clock::Clock;
 use crate::config::WebhooksConfig;
 use crate::error::{Error, Result};
 use crate::guard::{self, GuardPolicy};
+use crate::rules::{combine, Decision, RuleEngine};
 use crate::store::{
-    now_millis, Attempt, AttemptRecord, ClaimedDelivery, Destination, Millis, NewDelivery,
-    NextStep, Store, Webhook,
+    now_millis, Attempt, AttemptRecord, ClaimedDelivery, Destination, HeldGroup, Hold, Millis,
+    NewDelivery, NextStep, Store, Webhook,
 };
 use crate::webhook;
+use herald_core::rules::Rules;
 
 /// Largest response excerpt kept in the delivery log.
 pub const RESPONSE_EXCERPT_BYTES: usize = 4 * 1024;
@@ -138,6 +141,8 @@ struct Job {
     attempts_before: u32,
     event: Arc<Event>,
     body: Arc<String>,
+    /// A fallback delivery never falls back again (no loops).
+    is_fallback: bool,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -153,7 +158,11 @@ pub struct Dispatcher {
     wake: Notify,
     stopping: AtomicBool,
     templates: handlebars::Handlebars<'static>,
+    rules: RuleEngine,
 }
+
+/// Note of a fallback delivery.
+const FALLBACK_NOTE: &str = "fallback for";
 
 impl Dispatcher {
     /// A dispatcher over `store`, with plugin instances already built.
@@ -162,6 +171,7 @@ impl Dispatcher {
         http: HttpClients,
         settings: DispatchSettings,
         plugins: Vec<PluginInstance>,
+        clock: Arc<Clock>,
     ) -> Result<Arc<Dispatcher>> {
         let plugin_order = plugins.iter().map(|p| p.config.name.clone()).collect();
         let plugins = plugins
@@ -179,9 +189,15 @@ impl Dispatcher {
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
             templates: webhook::template_engine(),
+            rules: RuleEngine::new(clock),
         });
         dispatcher.reload_webhooks().await?;
         Ok(dispatcher)
+    }
+
+    /// The clock of time-based rules.
+    pub fn clock(&self) -> &Arc<Clock> {
+        self.rules.clock()
     }
 
     /// The settings.
@@ -218,8 +234,9 @@ impl Dispatcher {
 
     /// Destinations that receive `event`, webhooks by creation order then
     /// plugins in config order.
-    fn route(&self, event: &Event) -> Vec<Destination> {
+    fn route(&self, event: &Event) -> Vec<(Destination, Option<Rules>)> {
         let mut destinations = Vec::new();
+        let rules_of = |rules: &Rules| (!rules.is_empty()).then(|| rules.clone());
         if self.settings.webhooks_enabled {
             let snapshot = self.webhook_snapshot();
             let mut matching: Vec<&Arc<Webhook>> = snapshot
@@ -230,7 +247,7 @@ impl Dispatcher {
             destinations.extend(
                 matching
                     .into_iter()
-                    .map(|w| Destination::Webhook(w.id.clone())),
+                    .map(|w| (Destination::Webhook(w.id.clone()), rules_of(&w.rules))),
             );
         }
         for instance in self.plugins() {
@@ -240,7 +257,7 @@ impl Dispatcher {
                 && c.filters.matches(event)
                 && instance.plugin.handles(&event.event)
             {
-                destinations.push(Destination::Plugin(c.name.clone()));
+                destinations.push((Destination::Plugin(c.name.clone()), rules_of(&c.rules)));
             }
         }
         destinations
@@ -249,36 +266,56 @@ impl Dispatcher {
     /// Stores `event` with a delivery per matching destination, commits, and
     /// starts sending. Returns once the commit is durable.
     pub async fn accept(self: &Arc<Self>, event: Event) -> Result<Accepted> {
-        let destinations = self.route(&event);
-        self.accept_to(event, destinations).await
+        let mut planned = Vec::new();
+        for (destination, rules) in self.route(&event) {
+            let Some(rules) = rules else {
+                planned.push((destination, None));
+                continue;
+            };
+            match self
+                .rules
+                .decide(self.store.as_ref(), &destination, &rules, &event)
+                .await?
+            {
+                Decision::Send => planned.push((destination, None)),
+                Decision::Hold(hold) => planned.push((destination, Some(hold))),
+                Decision::Skip(reason) => {
+                    tracing::info!(event = %event.id, kind = %event.event, destination = %destination, reason, "not sent by rule")
+                }
+            }
+        }
+        self.accept_to(event, planned).await
     }
 
     async fn accept_to(
         self: &Arc<Self>,
         event: Event,
-        destinations: Vec<Destination>,
+        destinations: Vec<(Destination, Option<Hold>)>,
     ) -> Result<Accepted> {
         let body = String::from_utf8(event.to_json_bytes())
             .map_err(|e| Error::Store(format!("event JSON is not UTF-8: {e}")))?;
         let lease_until = now_millis() + self.settings.lease().as_millis() as Millis;
         let mut jobs = Vec::new();
         let mut deliveries = Vec::with_capacity(destinations.len());
-        for destination in destinations {
-            let id = format!("dlv_{}", ulid::Ulid::new());
+        for (destination, hold) in destinations {
+            if let Some(hold) = hold {
+                let mut delivery = NewDelivery::new(destination, None);
+                delivery.hold = Some(hold);
+                deliveries.push(delivery);
+                continue;
+            }
             // Send at once when a slot is free; otherwise the poller will.
             let permit = if self.stopping.load(Ordering::Relaxed) {
                 None
             } else {
                 self.slots.clone().try_acquire_owned().ok()
             };
-            deliveries.push(NewDelivery {
-                id: id.clone(),
-                destination: destination.clone(),
-                leased_until: permit.as_ref().map(|_| lease_until),
-            });
+            let delivery =
+                NewDelivery::new(destination.clone(), permit.as_ref().map(|_| lease_until));
             if let Some(permit) = permit {
-                jobs.push((id, destination, permit));
+                jobs.push((delivery.id.clone(), destination, permit));
             }
+            deliveries.push(delivery);
         }
         let count = deliveries.len();
         let inserted = self
@@ -303,6 +340,7 @@ impl Dispatcher {
                 attempts_before: 0,
                 event: event.clone(),
                 body: body.clone(),
+                is_fallback: false,
                 _permit: Some(permit),
             })
             .collect();
@@ -354,6 +392,8 @@ impl Dispatcher {
                     id: delivery_id.clone(),
                     destination: destination.clone(),
                     leased_until: Some(lease_until),
+                    hold: None,
+                    note: Some("test notification".into()),
                 }],
             )
             .await?;
@@ -363,6 +403,7 @@ impl Dispatcher {
             attempts_before: 0,
             event: Arc::new(event),
             body: Arc::new(body),
+            is_fallback: false,
             _permit: None,
         };
         let started = Instant::now();
@@ -435,6 +476,10 @@ impl Dispatcher {
             attempts_before: claimed.attempts,
             event: Arc::new(event),
             body: Arc::new(String::from_utf8_lossy(&claimed.event_body).into_owned()),
+            is_fallback: claimed
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with(FALLBACK_NOTE)),
             _permit: Some(permit),
         };
         let this = self.clone();
@@ -517,6 +562,107 @@ impl Dispatcher {
         if matches!(next, NextStep::RetryAt(_)) {
             self.wake.notify_one();
         }
+        if next == NextStep::Failed && !job.is_fallback {
+            self.fall_back(job).await;
+        }
+    }
+
+    /// The rules of a destination, if it has any.
+    fn rules_of(&self, destination: &Destination) -> Option<Rules> {
+        let rules = match destination {
+            Destination::Webhook(id) => self.webhook_snapshot().get(id).map(|w| w.rules.clone()),
+            Destination::Plugin(name) => self.plugins.get(name).map(|p| p.config.rules.clone()),
+        };
+        rules.filter(|r| !r.is_empty())
+    }
+
+    /// A destination by the name users give it (plugin instance or webhook).
+    fn destination_named(&self, name: &str) -> Option<Destination> {
+        if self.plugins.contains_key(name) {
+            return Some(Destination::Plugin(name.to_owned()));
+        }
+        self.webhook_snapshot()
+            .values()
+            .find(|w| w.name == name && w.active)
+            .map(|w| Destination::Webhook(w.id.clone()))
+    }
+
+    /// Sends the notification to the destination's fallback, if it names
+    /// one, recording the hand-over on both deliveries.
+    async fn fall_back(&self, job: &Job) {
+        let Some(name) = self.rules_of(&job.destination).and_then(|r| r.fallback) else {
+            return;
+        };
+        let Some(target) = self.destination_named(&name) else {
+            tracing::warn!(destination = %job.destination, fallback = %name, "fallback destination not found");
+            return;
+        };
+        let mut delivery = NewDelivery::new(target.clone(), None);
+        delivery.note = Some(format!(
+            "{FALLBACK_NOTE} {} ({})",
+            job.delivery_id, job.destination
+        ));
+        match self
+            .store
+            .add_fallback(&job.delivery_id, &job.event.id, delivery)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(delivery = %job.delivery_id, destination = %job.destination, fallback = %target, "retries exhausted; sent to the fallback");
+                self.wake.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(delivery = %job.delivery_id, error = %e, "cannot queue the fallback")
+            }
+        }
+    }
+
+    /// Releases held groups when their time comes, until shutdown: each
+    /// group becomes one notification, committed together with marking its
+    /// items merged, so a restart neither loses nor repeats it.
+    pub async fn run_releaser(self: Arc<Self>) {
+        while !self.stopping.load(Ordering::Relaxed) {
+            let now = self.rules.clock().now_millis();
+            match self.store.due_holds(now).await {
+                Ok(groups) => {
+                    for group in groups {
+                        if let Err(e) = self.release(group).await {
+                            tracing::error!(error = %e, "cannot release a held group");
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read held groups"),
+            }
+            // Polls on its own: the wake-up belongs to the delivery poller.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn release(&self, group: HeldGroup) -> Result<()> {
+        let events: Vec<Event> = group
+            .items
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_slice(body).ok())
+            .collect();
+        let Some(event) = combine(&group.key, &events, self.rules.clock()) else {
+            return Ok(());
+        };
+        let body = event.to_json_bytes();
+        let mut delivery = NewDelivery::new(group.destination.clone(), None);
+        delivery.note = Some(format!(
+            "{} held notification(s) released ({})",
+            group.items.len(),
+            group.key
+        ));
+        if self
+            .store
+            .release_hold(&group, &event, body, delivery)
+            .await?
+        {
+            tracing::info!(destination = %group.destination, items = group.items.len(), key = %group.key, event = %event.id, "released held notifications");
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
     fn max_retries(&self, destination: &Destination) -> u32 {
@@ -650,17 +796,7 @@ pub fn http_client(config: &WebhooksConfig, guarded: bool) -> Result<reqwest::Cl
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64);
     if let Some(path) = &config.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::config(
-                "webhooks.ca_bundle",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::config("webhooks.ca_bundle", format!("not a PEM bundle: {e}")))?;
-        if certificates.is_empty() {
-            return Err(Error::config("webhooks.ca_bundle", "holds no certificate"));
-        }
+        let certificates = crate::config::load_ca_bundle(path)?;
         for certificate in certificates {
             builder = builder.add_root_certificate(certificate);
         }

@@ -14,12 +14,14 @@
 pub mod app;
 mod builtin;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod guard;
 pub mod logging;
 pub mod metrics;
+pub mod rules;
 pub mod server;
 pub mod sources;
 pub mod store;

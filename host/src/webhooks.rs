@@ -36,6 +36,8 @@ pub struct WebhookSettings {
     pub body_template: Option<String>,
     /// Active flag.
     pub active: bool,
+    /// Notification rules.
+    pub rules: herald_core::rules::Rules,
 }
 
 /// A fresh secret for `scheme`.
@@ -117,6 +119,7 @@ pub async fn new_webhook(
     if let Some(template) = &settings.body_template {
         crate::webhook::check_body_template(template)?;
     }
+    settings.rules.validate().map_err(rules_error)?;
     let now = now_millis();
     let id = match origin {
         Origin::Api => format!("wh_{}", ulid::Ulid::new()),
@@ -134,6 +137,7 @@ pub async fn new_webhook(
         origin,
         max_retries: settings.max_retries,
         body_template: settings.body_template,
+        rules: settings.rules,
         total_failures: 0,
         consecutive_failures: 0,
         disabled_reason: None,
@@ -143,6 +147,14 @@ pub async fn new_webhook(
         created_at: now,
         updated_at: now,
     })
+}
+
+/// A rules validation error as an invalid-field error naming the field.
+pub fn rules_error(e: herald_core::Error) -> Error {
+    match e {
+        herald_core::Error::InvalidEvent { field, message } => Error::invalid(field, message),
+        other => Error::invalid("rules", other.to_string()),
+    }
 }
 
 /// The stable id of a config-declared webhook: `cfg_` and its name with
@@ -178,6 +190,7 @@ pub async fn from_config(
             max_retries: e.max_retries,
             body_template: e.body_template.clone(),
             active: e.active,
+            rules: e.rules.clone(),
         };
         let webhook = new_webhook(settings, Origin::Config, policy)
             .await

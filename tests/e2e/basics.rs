@@ -186,3 +186,51 @@ fn cli_check_config_plugins_and_version() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("herald "));
 }
+
+// Multi-threaded: the sink must keep answering while this thread waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_deliveries() {
+    let sink = herald_tests::Sink::start().await;
+    sink.set_default(
+        herald_tests::Reply::status(200).delayed(std::time::Duration::from_millis(1500)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut herald = Herald::start_in(dir.path(), TEST_CONFIG, &[]);
+    let webhook = herald
+        .create_webhook(json!({"name": "slow", "url": sink.url("/"), "secret": "0123456789abcdef", "events": ["*"]}))
+        .await;
+    herald.post_event(&json!({"event": "app.ping"})).await;
+    sink.wait_for(1, std::time::Duration::from_secs(10)).await;
+    // The attempt is open at the sink; SIGTERM now must wait for it.
+    assert!(herald.terminate(), "{}", herald.log());
+    assert!(
+        herald.log().contains("in-flight deliveries finished"),
+        "{}",
+        herald.log()
+    );
+    // After a restart the delivery is recorded as delivered, not re-sent.
+    let again = Herald::start_in(dir.path(), TEST_CONFIG, &[]);
+    let page = again
+        .get_json(&format!(
+            "/api/v1/admin/webhooks/{}/deliveries",
+            webhook["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(page["deliveries"][0]["status"], "success", "{page}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn json_log_lines() {
+    let herald = Herald::start(&format!("[log]\nformat = \"json\"\n{TEST_CONFIG}"));
+    herald.post_event(&json!({"event": "app.ping"})).await;
+    let log = herald.log();
+    let line = log.lines().find(|l| l.contains("listening on")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(parsed["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("listening on 127.0.0.1:"));
+    assert_eq!(parsed["level"], "INFO");
+}

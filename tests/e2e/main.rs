@@ -7,5 +7,6 @@ mod exec;
 mod ingest;
 mod metrics;
 mod plugins;
+mod rules;
 mod tls;
 mod webhooks;

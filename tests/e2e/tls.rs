@@ -538,7 +538,6 @@ fn serve_refuses_a_ca_bundle_that_is_not_a_pem_certificate_bundle() {
 /// in `ClientBuilder::build`, reported as "config key `webhooks`: cannot build
 /// the HTTP client: builder error" — the wrong key, and no cause.
 #[test]
-#[ignore = "host bug: a non-certificate CERTIFICATE block is blamed on `webhooks`, not `webhooks.ca_bundle`"]
 fn serve_names_ca_bundle_when_a_certificate_block_is_not_a_certificate() {
     let not_der = "-----BEGIN CERTIFICATE-----\n\
                    aGVsbG8gd29ybGQsIHRoaXMgaXMgbm90IERFUiBhdCBhbGw=\n\
@@ -554,7 +553,6 @@ fn serve_names_ca_bundle_when_a_certificate_block_is_not_a_certificate() {
 /// Host bug: `check-config` never reads `webhooks.ca_bundle`, so it answers
 /// "config OK" for a bundle that `serve` refuses at start-up.
 #[test]
-#[ignore = "host bug: check-config does not check webhooks.ca_bundle"]
 fn check_config_refuses_the_ca_bundles_serve_refuses() {
     for (what, content, _) in bad_bundles() {
         let (status, stderr) = run_with_ca_bundle("check-config", content.as_deref());

@@ -5,5 +5,6 @@ mod event;
 mod filter;
 mod pattern;
 mod registry;
+mod rules;
 mod signing;
 mod sources;

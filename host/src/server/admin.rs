@@ -47,6 +47,7 @@ pub(super) fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/admin/plugins", get(list_plugins))
         .route("/api/v1/admin/plugins/{name}/test", post(test_plugin))
         .route("/api/v1/admin/queue", get(queue_depth))
+        .route("/api/v1/admin/test/clock", post(advance_clock))
         .route("/api/v1/admin/sources", get(list_sources))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
@@ -85,6 +86,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "signature": w.signature,
         "max_retries": w.max_retries,
         "body_template": w.body_template,
+        "rules": w.rules,
         "total_failures": w.total_failures,
         "consecutive_failures": w.consecutive_failures,
         "disabled_reason": w.disabled_reason,
@@ -116,6 +118,7 @@ fn delivery_json(d: &Delivery) -> Value {
         "last_error": d.last_error,
         "response_body": d.response_body,
         "duration_ms": d.duration_ms,
+        "note": d.note,
         "created_at": rfc3339(d.created_at),
         "updated_at": rfc3339(d.updated_at),
     })
@@ -166,6 +169,8 @@ struct CreateWebhook {
     body_template: Option<String>,
     #[serde(default = "yes")]
     active: bool,
+    #[serde(default)]
+    rules: herald_core::rules::Rules,
 }
 
 fn yes() -> bool {
@@ -188,6 +193,7 @@ async fn create_webhook(
         max_retries: input.max_retries,
         body_template: input.body_template,
         active: input.active,
+        rules: input.rules,
     };
     let webhook =
         webhooks::new_webhook(settings, Origin::Api, state.dispatcher.settings().policy).await?;
@@ -225,6 +231,7 @@ struct PatchWebhook {
     max_retries: Option<Option<u32>>,
     #[serde(default, with = "double_option")]
     body_template: Option<Option<String>>,
+    rules: Option<herald_core::rules::Rules>,
 }
 
 /// `null` clears a field, absence keeps it.
@@ -255,7 +262,8 @@ async fn patch_webhook(
             && patch.filters.is_none()
             && patch.signature.is_none()
             && patch.max_retries.is_none()
-            && patch.body_template.is_none();
+            && patch.body_template.is_none()
+            && patch.rules.is_none();
         if !only_active {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -292,6 +300,10 @@ async fn patch_webhook(
             crate::webhook::check_body_template(t)?;
         }
         webhook.body_template = template;
+    }
+    if let Some(rules) = patch.rules {
+        rules.validate().map_err(webhooks::rules_error)?;
+        webhook.rules = rules;
     }
     if let Some(active) = patch.active {
         if active && !webhook.active {
@@ -557,4 +569,29 @@ async fn list_sources(State(state): State<AppState>) -> Json<Value> {
         })
         .collect();
     Json(json!({"sources": sources}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceClock {
+    seconds: i64,
+}
+
+/// Moves the rules clock forward; only when Herald was started with
+/// `HERALD_TEST_CLOCK` (for end-to-end tests of time windows).
+async fn advance_clock(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let clock = state.dispatcher.clock();
+    if !clock.is_controllable() {
+        return Err(ApiError::not_found("route"));
+    }
+    let input: AdvanceClock = parse_json(&body?)?;
+    if input.seconds < 0 {
+        return Err(ApiError::invalid("seconds", "the clock only moves forward"));
+    }
+    clock.advance(input.seconds);
+    state.dispatcher.wake();
+    Ok(Json(json!({"now": clock.now().to_rfc3339()})))
 }

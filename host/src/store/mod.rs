@@ -97,6 +97,8 @@ pub struct Webhook {
     pub max_retries: Option<u32>,
     /// Optional handlebars body template.
     pub body_template: Option<String>,
+    /// Grouping, throttling, conditions, quiet hours and fallback.
+    pub rules: herald_core::rules::Rules,
     /// Failed deliveries, ever.
     pub total_failures: u64,
     /// Failed deliveries since the last success.
@@ -162,6 +164,11 @@ pub enum DeliveryStatus {
     Success,
     /// Given up (permanent failure or retries exhausted).
     Failed,
+    /// Held by a rule (a group window, quiet hours, a rate cap) until it
+    /// is released as part of one combined notification.
+    Held,
+    /// Released inside a combined notification (see its `note`).
+    Merged,
 }
 
 impl DeliveryStatus {
@@ -171,6 +178,8 @@ impl DeliveryStatus {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Success => "success",
             DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Held => "held",
+            DeliveryStatus::Merged => "merged",
         }
     }
 
@@ -180,6 +189,8 @@ impl DeliveryStatus {
             "pending" => Some(DeliveryStatus::Pending),
             "success" => Some(DeliveryStatus::Success),
             "failed" => Some(DeliveryStatus::Failed),
+            "held" => Some(DeliveryStatus::Held),
+            "merged" => Some(DeliveryStatus::Merged),
             _ => None,
         }
     }
@@ -195,6 +206,43 @@ pub struct NewDelivery {
     /// `true` when the caller sends it at once: it is then not due for the
     /// poller until the lease expires (or Herald restarts).
     pub leased_until: Option<Millis>,
+    /// Held by a rule instead of sent.
+    pub hold: Option<Hold>,
+    /// Why it exists, when that is not obvious (e.g. a fallback).
+    pub note: Option<String>,
+}
+
+impl NewDelivery {
+    /// A delivery due now (or leased to the caller until `leased_until`).
+    pub fn new(destination: Destination, leased_until: Option<Millis>) -> NewDelivery {
+        NewDelivery {
+            id: format!("dlv_{}", ulid::Ulid::new()),
+            destination,
+            leased_until,
+            hold: None,
+            note: None,
+        }
+    }
+}
+
+/// Where a held delivery waits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hold {
+    /// Items with the same destination and key are released together.
+    pub key: String,
+    /// When they are released.
+    pub release_at: Millis,
+}
+
+/// Held deliveries of one destination and key that are due for release.
+#[derive(Clone, Debug)]
+pub struct HeldGroup {
+    /// The destination.
+    pub destination: Destination,
+    /// The hold key.
+    pub key: String,
+    /// `(delivery id, event JSON)` in arrival order.
+    pub items: Vec<(String, Vec<u8>)>,
 }
 
 /// A delivery as logged.
@@ -222,6 +270,8 @@ pub struct Delivery {
     pub response_body: Option<String>,
     /// Duration of the latest attempt.
     pub duration_ms: Option<u64>,
+    /// Why it exists or what became of it (fallbacks, groups).
+    pub note: Option<String>,
     /// Created.
     pub created_at: Millis,
     /// Last changed.
@@ -292,6 +342,8 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     /// The event's exact JSON bytes.
     pub event_body: Vec<u8>,
+    /// Its note (fallback deliveries are marked there).
+    pub note: Option<String>,
 }
 
 /// Filter and page of a delivery listing (newest first).
@@ -383,6 +435,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delivery counts of a destination.
     async fn destination_stats(&self, destination: &Destination) -> Result<DestinationStats>;
+
+    /// The release time of the open hold of `destination` under `key`.
+    async fn hold_release_at(&self, destination: &Destination, key: &str)
+        -> Result<Option<Millis>>;
+
+    /// Held groups whose release time has come.
+    async fn due_holds(&self, now: Millis) -> Result<Vec<HeldGroup>>;
+
+    /// In one commit: stores the combined `event` with `delivery`, and marks
+    /// the group's held deliveries merged into it. Returns `false` if they
+    /// were already released.
+    async fn release_hold(
+        &self,
+        group: &HeldGroup,
+        event: &Event,
+        body: Vec<u8>,
+        delivery: NewDelivery,
+    ) -> Result<bool>;
+
+    /// Adds a delivery of an existing event (a fallback), noting on the
+    /// original delivery where the notification went.
+    async fn add_fallback(
+        &self,
+        original_delivery_id: &str,
+        event_id: &str,
+        delivery: NewDelivery,
+    ) -> Result<()>;
 
     /// Creates a webhook; fails with a conflict on a taken name.
     async fn create_webhook(&self, webhook: Webhook) -> Result<()>;

@@ -90,6 +90,11 @@ CREATE TABLE attempts (
 "#,
     // Playback statistics: events of a kind within a time range.
     "CREATE INDEX events_by_kind_time ON events(kind, timestamp);",
+    // Notification rules: held deliveries, notes, per-webhook rules.
+    "ALTER TABLE deliveries ADD COLUMN hold_key TEXT;
+     ALTER TABLE deliveries ADD COLUMN note TEXT;
+     ALTER TABLE webhooks ADD COLUMN rules TEXT;
+     CREATE INDEX deliveries_held ON deliveries(next_attempt_at) WHERE status = 'held';",
 ];
 
 /// SQLite-backed [`Store`].
@@ -263,7 +268,7 @@ fn to_u16(v: Option<i64>) -> Option<u16> {
 
 const WEBHOOK_COLUMNS: &str = "id, name, url, secret, signature, events, filters, active, origin, \
     max_retries, body_template, total_failures, consecutive_failures, disabled_reason, \
-    last_status, last_status_code, last_delivery_at, created_at, updated_at";
+    last_status, last_status_code, last_delivery_at, created_at, updated_at, rules";
 
 fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
     let events: String = row.get(5)?;
@@ -297,13 +302,17 @@ fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
         last_delivery_at: row.get(16)?,
         created_at: row.get(17)?,
         updated_at: row.get(18)?,
+        rules: match row.get::<_, Option<String>>(19)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| bad(19, e))?,
+            None => Default::default(),
+        },
     })
 }
 
 const DELIVERY_COLUMNS: &str =
     "id, destination_kind, destination_id, event_id, event_kind, status, \
     attempts, next_attempt_at, last_status_code, last_error, response_body, duration_ms, \
-    created_at, updated_at";
+    created_at, updated_at, note";
 
 fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     let status: String = row.get(5)?;
@@ -321,6 +330,7 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
         duration_ms: row.get::<_, Option<i64>>(11)?.map(|d| d.max(0) as u64),
         created_at: row.get(12)?,
         updated_at: row.get(13)?,
+        note: row.get(14)?,
     })
 }
 
@@ -332,7 +342,7 @@ fn insert_webhook(conn: &Connection, w: &Webhook) -> Result<()> {
     conn.execute(
         &format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         ),
         params![
             w.id,
@@ -357,6 +367,7 @@ fn insert_webhook(conn: &Connection, w: &Webhook) -> Result<()> {
             w.last_delivery_at,
             w.created_at,
             w.updated_at,
+            rules_text(&w.rules)?,
         ],
     )
     .map_err(|e| match e {
@@ -374,7 +385,8 @@ fn update_webhook_row(conn: &Connection, w: &Webhook) -> Result<usize> {
     conn.execute(
         "UPDATE webhooks SET name = ?2, url = ?3, secret = ?4, signature = ?5, events = ?6, \
          filters = ?7, active = ?8, max_retries = ?9, body_template = ?10, \
-         consecutive_failures = ?11, disabled_reason = ?12, updated_at = ?13 WHERE id = ?1",
+         consecutive_failures = ?11, disabled_reason = ?12, updated_at = ?13, rules = ?14 \
+         WHERE id = ?1",
         params![
             w.id,
             w.name,
@@ -389,6 +401,7 @@ fn update_webhook_row(conn: &Connection, w: &Webhook) -> Result<usize> {
             w.consecutive_failures as i64,
             w.disabled_reason,
             w.updated_at,
+            rules_text(&w.rules)?,
         ],
     )
     .map_err(|e| match e {
@@ -399,6 +412,75 @@ fn update_webhook_row(conn: &Connection, w: &Webhook) -> Result<usize> {
         }
         other => other.into(),
     })
+}
+
+fn rules_text(rules: &herald_core::rules::Rules) -> Result<Option<String>> {
+    if rules.is_empty() {
+        Ok(None)
+    } else {
+        json_text(rules).map(Some)
+    }
+}
+
+/// Inserts an event (unless its id exists) and its deliveries; `false` when
+/// the event already existed.
+fn insert_event_rows(
+    conn: &Connection,
+    id: &str,
+    kind: &str,
+    timestamp: &str,
+    source: Option<&str>,
+    body: &[u8],
+    deliveries: &[NewDelivery],
+    existing_ok: bool,
+) -> Result<bool> {
+    let now = now_millis();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO events (id, kind, timestamp, source, body, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, kind, timestamp, source, body, now])?;
+    if inserted == 0 && !existing_ok {
+        return Ok(false);
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO deliveries (id, destination_kind, destination_id, event_id, event_kind, \
+         status, attempts, next_attempt_at, leased, created_at, updated_at, hold_key, note) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?9, ?10, ?11)",
+    )?;
+    for d in deliveries {
+        let (status, next) = match &d.hold {
+            Some(hold) => ("held", hold.release_at),
+            None => ("pending", d.leased_until.unwrap_or(now)),
+        };
+        stmt.execute(params![
+            d.id,
+            d.destination.kind(),
+            d.destination.id(),
+            id,
+            kind,
+            status,
+            next,
+            d.leased_until.is_some() && d.hold.is_none(),
+            now,
+            d.hold.as_ref().map(|h| h.key.as_str()),
+            d.note,
+        ])?;
+    }
+    Ok(true)
+}
+
+/// `(id, kind, timestamp, source)` of an event as stored.
+fn event_columns(event: &Event) -> (String, String, String, Option<String>) {
+    (
+        event.id.clone(),
+        event.event.as_str().to_owned(),
+        event
+            .timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        event.source.clone(),
+    )
 }
 
 fn fail_pending_of(conn: &Connection, id: &str, reason: &str) -> Result<()> {
@@ -419,40 +501,18 @@ impl Store for SqliteStore {
         body: Vec<u8>,
         deliveries: Vec<NewDelivery>,
     ) -> Result<bool> {
-        let id = event.id.clone();
-        let kind = event.event.as_str().to_owned();
-        let timestamp = event
-            .timestamp
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-        let source = event.source.clone();
+        let (id, kind, timestamp, source) = event_columns(event);
         self.write(move |conn| {
-            let now = now_millis();
-            let inserted = conn.execute(
-                "INSERT OR IGNORE INTO events (id, kind, timestamp, source, body, received_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, kind, timestamp, source, body, now],
-            )?;
-            if inserted == 0 {
-                return Ok(false);
-            }
-            let mut stmt = conn.prepare_cached(
-                "INSERT INTO deliveries (id, destination_kind, destination_id, event_id, \
-                 event_kind, status, attempts, next_attempt_at, leased, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8, ?8)",
-            )?;
-            for d in &deliveries {
-                stmt.execute(params![
-                    d.id,
-                    d.destination.kind(),
-                    d.destination.id(),
-                    id,
-                    kind,
-                    d.leased_until.unwrap_or(now),
-                    d.leased_until.is_some(),
-                    now,
-                ])?;
-            }
-            Ok(true)
+            insert_event_rows(
+                conn,
+                &id,
+                &kind,
+                &timestamp,
+                source.as_deref(),
+                &body,
+                &deliveries,
+                false,
+            )
         })
         .await
     }
@@ -477,7 +537,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ClaimedDelivery>> {
         self.write(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT d.id, d.destination_kind, d.destination_id, d.attempts, e.body \
+                "SELECT d.id, d.destination_kind, d.destination_id, d.attempts, e.body, d.note \
                  FROM deliveries d JOIN events e ON e.id = d.event_id \
                  WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 \
                  ORDER BY d.next_attempt_at LIMIT ?2",
@@ -489,6 +549,7 @@ impl Store for SqliteStore {
                         destination: Destination::from_parts(&r.get::<_, String>(1)?, r.get(2)?),
                         attempts: r.get(3)?,
                         event_body: r.get(4)?,
+                        note: r.get(5)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -769,6 +830,142 @@ impl Store for SqliteStore {
                 consecutive_failures: consecutive as u64,
                 last_status: last.and_then(|s| DeliveryStatus::parse(&s)),
             })
+        })
+        .await
+    }
+
+    async fn hold_release_at(
+        &self,
+        destination: &Destination,
+        key: &str,
+    ) -> Result<Option<Millis>> {
+        let (kind, id, key) = (
+            destination.kind(),
+            destination.id().to_owned(),
+            key.to_owned(),
+        );
+        self.read(move |conn| {
+            Ok(conn.query_row(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'held' \
+                 AND destination_kind = ?1 AND destination_id = ?2 AND hold_key = ?3",
+                params![kind, id, key],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn due_holds(&self, now: Millis) -> Result<Vec<HeldGroup>> {
+        self.read(move |conn| {
+            // Every item of each group whose earliest release time has come.
+            let mut stmt = conn.prepare_cached(
+                "SELECT d.destination_kind, d.destination_id, d.hold_key, d.id, e.body \
+                 FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE d.status = 'held' AND (d.destination_kind, d.destination_id, d.hold_key) IN \
+                   (SELECT destination_kind, destination_id, hold_key FROM deliveries \
+                    WHERE status = 'held' GROUP BY destination_kind, destination_id, hold_key \
+                    HAVING MIN(next_attempt_at) <= ?1) \
+                 ORDER BY d.destination_kind, d.destination_id, d.hold_key, d.id",
+            )?;
+            let rows = stmt.query_map([now], |r| {
+                Ok((
+                    Destination::from_parts(&r.get::<_, String>(0)?, r.get(1)?),
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                ))
+            })?;
+            let mut groups: Vec<HeldGroup> = Vec::new();
+            for row in rows {
+                let (destination, key, id, body) = row?;
+                match groups.last_mut() {
+                    Some(g) if g.destination == destination && g.key == key => {
+                        g.items.push((id, body))
+                    }
+                    _ => groups.push(HeldGroup {
+                        destination,
+                        key,
+                        items: vec![(id, body)],
+                    }),
+                }
+            }
+            Ok(groups)
+        })
+        .await
+    }
+
+    async fn release_hold(
+        &self,
+        group: &HeldGroup,
+        event: &Event,
+        body: Vec<u8>,
+        delivery: NewDelivery,
+    ) -> Result<bool> {
+        let (id, kind, timestamp, source) = event_columns(event);
+        let held: Vec<String> = group.items.iter().map(|(id, _)| id.clone()).collect();
+        self.write(move |conn| {
+            let now = now_millis();
+            let note = format!("sent in {} ({id})", delivery.id);
+            let mut merged = 0;
+            for held_id in &held {
+                merged += conn
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'merged', note = ?2, \
+                         next_attempt_at = NULL, updated_at = ?3 WHERE id = ?1 AND status = 'held'",
+                    )?
+                    .execute(params![held_id, note, now])?;
+            }
+            if merged == 0 {
+                return Ok(false);
+            }
+            insert_event_rows(
+                conn,
+                &id,
+                &kind,
+                &timestamp,
+                source.as_deref(),
+                &body,
+                std::slice::from_ref(&delivery),
+                true,
+            )
+            .map(|_| true)
+        })
+        .await
+    }
+
+    async fn add_fallback(
+        &self,
+        original_delivery_id: &str,
+        event_id: &str,
+        delivery: NewDelivery,
+    ) -> Result<()> {
+        let (original, event_id) = (original_delivery_id.to_owned(), event_id.to_owned());
+        self.write(move |conn| {
+            let now = now_millis();
+            let kind: String =
+                conn.query_row("SELECT kind FROM events WHERE id = ?1", [&event_id], |r| r.get(0))?;
+            conn.execute(
+                "INSERT INTO deliveries (id, destination_kind, destination_id, event_id, \
+                 event_kind, status, attempts, next_attempt_at, leased, created_at, updated_at, note) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6, ?7)",
+                params![
+                    delivery.id,
+                    delivery.destination.kind(),
+                    delivery.destination.id(),
+                    event_id,
+                    kind,
+                    now,
+                    delivery.note,
+                ],
+            )?;
+            conn.execute(
+                "UPDATE deliveries SET note = ?2 WHERE id = ?1",
+                params![
+                    original,
+                    format!("fell back to {} ({})", delivery.destination, delivery.id)
+                ],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -15,6 +15,7 @@ fn webhook(id: &str, name: &str) -> Webhook {
         origin: Origin::Api,
         max_retries: None,
         body_template: None,
+        rules: Default::default(),
         total_failures: 0,
         consecutive_failures: 0,
         disabled_reason: None,
@@ -35,6 +36,8 @@ fn delivery(id: &str, webhook: &str, leased_until: Option<Millis>) -> NewDeliver
         id: id.into(),
         destination: Destination::Webhook(webhook.into()),
         leased_until,
+        hold: None,
+        note: None,
     }
 }
 
