@@ -103,7 +103,15 @@ impl Herald {
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                     if let Some(rest) = line.split("listening on ").nth(1) {
-                        let _ = tx.send(rest.trim().to_string());
+                        // Text or JSON log line: the address ends at a quote,
+                        // a space or an escape sequence.
+                        let addr: String = rest
+                            .chars()
+                            .take_while(|c| {
+                                c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']')
+                            })
+                            .collect();
+                        let _ = tx.send(addr);
                     }
                     lines.lock().unwrap().push(line);
                 }
