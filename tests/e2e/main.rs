@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod basics;
+mod cli;
 mod exec;
 mod ingest;
 mod metrics;
