@@ -7,6 +7,7 @@ mod cli;
 mod exec;
 mod ingest;
 mod metrics;
+mod mqtt;
 mod plugins;
 mod rules;
 mod tls;
