@@ -794,7 +794,10 @@ pub fn http_client(config: &WebhooksConfig, guarded: bool) -> Result<reqwest::Cl
         .timeout(Duration::from_secs(config.timeout))
         .connect_timeout(Duration::from_secs(config.timeout))
         .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(64);
+        // As many idle connections as attempts can be in flight: a smaller
+        // pool closes the surplus after each burst and every later attempt
+        // to that host pays a new TCP (and TLS) handshake.
+        .pool_max_idle_per_host(config.max_in_flight.max(64));
     if let Some(path) = &config.ca_bundle {
         let certificates = crate::config::load_ca_bundle(path)?;
         for certificate in certificates {

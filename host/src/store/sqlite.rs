@@ -536,9 +536,11 @@ impl Store for SqliteStore {
         leased_until: Millis,
     ) -> Result<Vec<ClaimedDelivery>> {
         self.write(move |conn| {
+            // `INDEXED BY`: without it SQLite picks `deliveries_by_status`,
+            // reads every pending delivery (in flight or not) and sorts them.
             let mut stmt = conn.prepare_cached(
                 "SELECT d.id, d.destination_kind, d.destination_id, d.attempts, e.body, d.note \
-                 FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id \
                  WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 \
                  ORDER BY d.next_attempt_at LIMIT ?2",
             )?;
@@ -566,8 +568,11 @@ impl Store for SqliteStore {
 
     async fn next_due_at(&self) -> Result<Option<Millis>> {
         self.read(|conn| {
+            // The first entry of the due index, not a scan of every pending
+            // delivery (see `claim_due`).
             Ok(conn.query_row(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'",
+                "SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_due \
+                 WHERE status = 'pending'",
                 [],
                 |r| r.get(0),
             )?)

@@ -441,6 +441,7 @@ fn now_ns() -> u64 {
 #[derive(Default)]
 struct SinkState {
     count: AtomicU64,
+    connections: AtomicU64,
     unsigned: AtomicU64,
     verified: AtomicU64,
     bad_signature: AtomicU64,
@@ -483,6 +484,7 @@ impl Sink {
                             continue;
                         };
                         let _ = stream.set_nodelay(true);
+                        shared.connections.fetch_add(1, Ordering::Relaxed);
                         let state = shared.clone();
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |request| {
@@ -835,6 +837,7 @@ struct Sample {
     recorded_per_s: f64,
     events_per_s: f64,
     cpu_us_per_delivery: f64,
+    connections: u64,
     complete: bool,
 }
 
@@ -883,7 +886,7 @@ async fn throughput(
             std::fs::create_dir_all(dir).unwrap();
             let out = dir.join(format!("{durability}-n{webhooks}-{repetition}.data"));
             Command::new("perf")
-                .args(["record", "-q", "-e", "cpu-clock", "-F", "999", "-p"])
+                .args(["record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p"])
                 .arg(herald.pid().to_string())
                 .arg("-o")
                 .arg(out)
@@ -896,6 +899,7 @@ async fn throughput(
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         let cpu_before = herald.cpu();
+        let connections_before = sink.state.connections.load(Ordering::SeqCst);
         let start_ns = now_ns();
         let posted = post_full_speed(&herald, events, args.concurrency).await;
         let complete = sink
@@ -919,15 +923,17 @@ async fn throughput(
             recorded_per_s: got as f64 / secs(recorded_ns),
             events_per_s: posted.accepted as f64 / secs(posted.last_ack_ns),
             cpu_us_per_delivery: cpu.as_secs_f64() * 1e6 / got.max(1) as f64,
+            connections: sink.state.connections.load(Ordering::SeqCst) - connections_before,
             complete: complete && drained && posted.errors == 0,
         };
         eprintln!(
-            "  run {}: {:.0} deliveries/s to the sink, {:.0}/s recorded, {:.0} events/s accepted, {:.1} µs herald CPU per delivery{}",
+            "  run {}: {:.0} deliveries/s to the sink, {:.0}/s recorded, {:.0} events/s accepted, {:.1} µs herald CPU per delivery, {} new connections to the sink{}",
             repetition + 1,
             sample.deliveries_per_s,
             sample.recorded_per_s,
             sample.events_per_s,
             sample.cpu_us_per_delivery,
+            sample.connections,
             if sample.complete {
                 String::new()
             } else {
@@ -1288,9 +1294,9 @@ impl Report {
             );
             let _ = writeln!(
                 w,
-                "| durability | webhooks/event | events × runs | deliveries/s to sink | of ceiling | runs (min–max) | recorded/s | events accepted/s | herald CPU/delivery | herald peak RSS | signatures |"
+                "| durability | webhooks/event | events × runs | deliveries/s to sink | of ceiling | runs (min–max) | recorded/s | events accepted/s | herald CPU/delivery | new sink connections | herald peak RSS | signatures |"
             );
-            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             for row in &self.throughput {
                 let d: Vec<f64> = row.samples.iter().map(|s| s.deliveries_per_s).collect();
                 let min = d.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1303,7 +1309,7 @@ impl Report {
                 let incomplete = row.samples.iter().filter(|s| !s.complete).count();
                 let _ = writeln!(
                     w,
-                    "| {} | {} | {} × {} | **{:.0}**{} | {} | {:.0}–{:.0} | {:.0} | {:.0} | {:.1} µs | {} | {} unsigned, {} sampled HMACs ok, {} bad |",
+                    "| {} | {} | {} × {} | **{:.0}**{} | {} | {:.0}–{:.0} | {:.0} | {:.0} | {:.1} µs | {:.0} | {} | {} unsigned, {} sampled HMACs ok, {} bad |",
                     row.durability,
                     row.webhooks,
                     row.events,
@@ -1316,6 +1322,7 @@ impl Report {
                     median(row.samples.iter().map(|s| s.recorded_per_s).collect()),
                     median(row.samples.iter().map(|s| s.events_per_s).collect()),
                     median(row.samples.iter().map(|s| s.cpu_us_per_delivery).collect()),
+                    median(row.samples.iter().map(|s| s.connections as f64).collect()),
                     mb(row.memory.hwm_kb),
                     row.unsigned,
                     row.verified,
