@@ -224,12 +224,13 @@
       showFieldError({ message: 'This webhook is declared in the config file and cannot be edited here.' });
       return;
     }
+    const wasEditing = editing;
     try {
-      const saved = editing
-        ? await api('PATCH', 'webhooks/' + encodeURIComponent(editing.id), body)
+      const saved = wasEditing
+        ? await api('PATCH', 'webhooks/' + encodeURIComponent(wasEditing.id), body)
         : await api('POST', 'webhooks', body);
       closeWebhookForm();
-      announce((editing ? 'Saved' : 'Added') + ' webhook “' + saved.webhook.name + '”.', 'good');
+      announce((wasEditing ? 'Saved' : 'Added') + ' webhook “' + saved.webhook.name + '”.', 'good');
       await pages.webhooks();
     } catch (e) {
       if (e.status === 422 || e.status === 409) showFieldError(e);
@@ -364,7 +365,7 @@
     });
     tbody.replaceChildren(...rows);
     $('webhooks-empty').hidden = webhooks.length > 0;
-    $('webhooks-table').hidden = webhooks.length === 0;
+    $('webhooks-table').parentElement.hidden = webhooks.length === 0;
   };
 
   // ----- plugins -----
@@ -407,7 +408,7 @@
     });
     $('plugins-table').querySelector('tbody').replaceChildren(...rows);
     $('plugins-empty').hidden = plugins.length > 0;
-    $('plugins-table').hidden = plugins.length === 0;
+    $('plugins-table').parentElement.hidden = plugins.length === 0;
   };
 
   // ----- delivery log -----
@@ -439,7 +440,8 @@
   function destinationName(d) {
     const key = d.type + ':' + (d.type === 'webhook' ? d.id : d.name);
     const name = logs.names.get(key);
-    return name ? [name, ' ', el('small', {}, d.type)] : key;
+    // A destination that no longer exists (a deleted webhook) shows its id.
+    return name ? [name, ' ', el('small', {}, d.type)] : el('span', { class: 'unknown-destination mono' }, key);
   }
 
   async function retry(d) {
@@ -513,11 +515,16 @@
     return d.toISOString().slice(0, 10);
   }
 
-  function niceMax(value) {
-    if (value <= 0) return 1;
-    const exp = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * exp >= value) return m * exp;
-    return 10 * exp;
+  /** A round axis maximum: four ticks of 1, 2 or 5 × 10^k (whole ticks for counts). */
+  function niceMax(value, whole) {
+    const raw = Math.max(value, whole ? 4 : 1) / 4;
+    const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+    let step = 10 * exp;
+    for (const m of [1, 2, 5]) {
+      if (m * exp >= raw) { step = m * exp; break; }
+    }
+    if (whole) step = Math.max(1, Math.round(step));
+    return step * 4;
   }
 
   /** A bar chart as inline SVG, with a `<title>` per bar and an accessible summary. */
@@ -529,7 +536,7 @@
     const plotW = width - pad.left - pad.right;
     const plotH = height - pad.top - pad.bottom;
     const values = buckets.map(value);
-    const max = niceMax(Math.max(0, ...values));
+    const max = niceMax(Math.max(0, ...values), values.every(Number.isInteger));
     const n = Math.max(buckets.length, 1);
     const step = plotW / n;
     const barW = Math.max(1, step * 0.75);
