@@ -11,4 +11,5 @@ mod mqtt;
 mod plugins;
 mod rules;
 mod tls;
+mod ui;
 mod webhooks;
