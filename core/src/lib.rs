@@ -23,6 +23,8 @@ pub mod rules;
 pub mod signing;
 pub mod sources;
 pub mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, IncomingEvent, KnownKind};

@@ -9,10 +9,7 @@ use crate::server;
 use crate::{build, fixtures};
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(5),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(5))
 }
 
 #[tokio::test]
@@ -100,9 +97,7 @@ async fn a_bad_request_is_rejected() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_retried() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let url = format!("http://{}", herald_core::testing::closed_address());
     let plugin = build(json!({"server": url, "urls": ["tgram://1:S3CR3T/2"]})).unwrap();
     let (_, event) = fixtures::cases().remove(0);
     let report = plugin

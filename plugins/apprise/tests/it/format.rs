@@ -1,15 +1,9 @@
 //! What an event becomes: golden files for every case.
 
-use herald_core::Message;
+use herald_core::testing::pretty_json;
 use serde_json::json;
 
 use crate::{build, fixtures, golden};
-
-fn render(message: &Message) -> String {
-    let mut text = serde_json::to_string_pretty(message).unwrap();
-    text.push('\n');
-    text
-}
 
 #[test]
 fn every_case_matches_its_golden_file() {
@@ -32,18 +26,18 @@ fn every_case_matches_its_golden_file() {
     for (name, event) in fixtures::cases() {
         results.push((
             format!("{name}.json"),
-            render(&stateful.format(&event).unwrap()),
+            pretty_json(&stateful.format(&event).unwrap()),
         ));
         results.push((
             format!("stateless_markdown/{name}.json"),
-            render(&stateless.format(&event).unwrap()),
+            pretty_json(&stateless.format(&event).unwrap()),
         ));
         if name.ends_with(".enriched") || name.contains("unicode") {
             results.push((
                 format!("html/{name}.json"),
-                render(&html.format(&event).unwrap()),
+                pretty_json(&html.format(&event).unwrap()),
             ));
         }
     }
-    golden::check_all(results);
+    golden().check_all(results);
 }

@@ -11,10 +11,7 @@ use crate::service::FakeDiscord;
 use crate::support::config;
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(5),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(5))
 }
 
 async fn deliver(url: &str, extra: serde_json::Value) -> DeliveryReport {
@@ -48,7 +45,7 @@ async fn delivers_and_the_service_accepts_every_golden_event() {
             json!({"webhook_url": server.webhook_url("ok"), "style": style}),
         ))
         .unwrap();
-        for (name, event) in crate::support::golden_events() {
+        for (name, event) in herald_core::testing::samples::cases() {
             let report = plugin
                 .deliver(&plugin.format(&event).unwrap(), &ctx())
                 .await;
@@ -97,9 +94,7 @@ async fn refusals_are_rejected_and_outages_retried() {
 
 #[tokio::test]
 async fn a_closed_port_is_retried_without_leaking_the_url() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let addr = herald_core::testing::closed_address();
     let report = deliver(
         &format!("http://{addr}/api/webhooks/1/sekrit-token"),
         json!({}),

@@ -155,9 +155,7 @@ impl FakeDiscord {
         let app = Router::new()
             .route("/api/webhooks/{id}/{token}", post(execute))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = herald_core::testing::serve(app).await;
         FakeDiscord { addr, received }
     }
 

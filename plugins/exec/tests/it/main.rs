@@ -9,12 +9,7 @@ use serde_json::{json, Value};
 
 /// An instance config of `settings` (JSON object).
 pub fn config(settings: Value) -> PluginConfig {
-    let mut entry = json!({"kind": "exec", "name": "script"});
-    entry
-        .as_object_mut()
-        .unwrap()
-        .extend(settings.as_object().unwrap().clone());
-    serde_json::from_value(entry).unwrap()
+    herald_core::testing::plugin_config("exec", "script", settings)
 }
 
 /// A fixed `playback.started` event (no clock, no random id).

@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use crate::{config, custom, episode_started};
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(10),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(10))
 }
 
 /// Writes an executable `sh` script into `dir`.

@@ -145,8 +145,7 @@ impl Drop for Broker {
 }
 
 fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
+    herald_core::testing::closed_address().port()
 }
 
 /// Writes a Mosquitto password file with one user.

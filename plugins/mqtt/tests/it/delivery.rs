@@ -16,10 +16,7 @@ use crate::{build, fixtures};
 const WAIT: Duration = Duration::from_secs(5);
 
 fn ctx(timeout: Duration) -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout,
-    }
+    herald_core::testing::delivery_context(timeout)
 }
 
 /// The plugin's settings for `broker`, plus `extra`.

@@ -20,7 +20,7 @@ fn render(message: &Message) -> String {
 #[test]
 fn every_case_matches_its_golden_file() {
     let plugin = build(json!({"host": "127.0.0.1"})).unwrap();
-    golden::check_all(fixtures::cases().into_iter().map(|(name, event)| {
+    golden().check_all(fixtures::cases().into_iter().map(|(name, event)| {
         let message = plugin.format(&event).unwrap();
         (format!("{name}.txt"), render(&message))
     }));

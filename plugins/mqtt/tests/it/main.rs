@@ -4,24 +4,24 @@
 mod broker;
 mod config;
 mod delivery;
-mod fixtures;
 mod format;
-mod golden;
 mod props;
 
+use herald_core::testing::{fixtures, Golden};
 use herald_core::{NotificationPlugin, PluginConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A `[[plugins]]` entry of kind `mqtt` named `test` with `settings`.
 pub fn plugin_config(settings: Value) -> PluginConfig {
-    let mut entry = json!({"kind": "mqtt", "name": "test"});
-    if let (Some(entry), Some(settings)) = (entry.as_object_mut(), settings.as_object()) {
-        entry.extend(settings.clone());
-    }
-    serde_json::from_value(entry).unwrap()
+    herald_core::testing::plugin_config(herald_mqtt::KIND, "test", settings)
 }
 
 /// Builds an instance through the registry, as the host does.
 pub fn build(settings: Value) -> herald_core::Result<Box<dyn NotificationPlugin>> {
-    herald_core::Registry::from_inventory()?.build(&plugin_config(settings))
+    herald_core::testing::build(herald_mqtt::KIND, settings)
+}
+
+/// This crate's golden files, `tests/golden/`.
+pub fn golden() -> Golden {
+    Golden::of_crate(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,15 +1,10 @@
 //! What an event becomes: golden files for every case.
 
+use herald_core::testing::pretty_json;
 use herald_core::{Message, NotificationPlugin};
 use serde_json::json;
 
 use crate::{build, fixtures, golden};
-
-fn render(message: &Message) -> String {
-    let mut text = serde_json::to_string_pretty(message).unwrap();
-    text.push('\n');
-    text
-}
 
 #[test]
 fn every_case_matches_its_golden_file() {
@@ -35,14 +30,14 @@ fn every_case_matches_its_golden_file() {
     for (name, event) in fixtures::cases() {
         results.push((
             format!("{name}.json"),
-            render(&plain.format(&event).unwrap()),
+            pretty_json(&plain.format(&event).unwrap()),
         ));
         results.push((
             format!("markdown/{name}.json"),
-            render(&markdown.format(&event).unwrap()),
+            pretty_json(&markdown.format(&event).unwrap()),
         ));
     }
-    golden::check_all(results);
+    golden().check_all(results);
 }
 
 #[test]

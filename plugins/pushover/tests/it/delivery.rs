@@ -9,10 +9,7 @@ use crate::server::{self, BROKEN_USER, QUOTA_USER, TOKEN, USER};
 use crate::{build, fixtures};
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(5),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(5))
 }
 
 #[tokio::test]
@@ -92,9 +89,7 @@ async fn refusals_are_permanent_with_pushovers_errors_and_no_secrets() {
 
 #[tokio::test]
 async fn an_unreachable_api_is_retried() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let url = format!("http://{}", herald_core::testing::closed_address());
     let plugin = build(json!({"api_base": url, "token": TOKEN, "user": USER})).unwrap();
     let (_, event) = fixtures::cases().remove(0);
     let report = plugin

@@ -1,16 +1,11 @@
 //! What an event becomes: golden files for every case.
 
+use herald_core::testing::pretty_json;
 use herald_core::{Body, Message};
 use serde_json::json;
 
 use crate::server::{TOKEN, USER};
 use crate::{build, fixtures, golden};
-
-fn render(message: &Message) -> String {
-    let mut text = serde_json::to_string_pretty(message).unwrap();
-    text.push('\n');
-    text
-}
 
 #[test]
 fn every_case_matches_its_golden_file() {
@@ -37,14 +32,14 @@ fn every_case_matches_its_golden_file() {
     for (name, event) in fixtures::cases() {
         results.push((
             format!("{name}.json"),
-            render(&plain.format(&event).unwrap()),
+            pretty_json(&plain.format(&event).unwrap()),
         ));
         results.push((
             format!("html/{name}.json"),
-            render(&html.format(&event).unwrap()),
+            pretty_json(&html.format(&event).unwrap()),
         ));
     }
-    golden::check_all(results);
+    golden().check_all(results);
 }
 
 #[test]

@@ -3,25 +3,25 @@
 
 mod config;
 mod delivery;
-mod fixtures;
 mod format;
-mod golden;
 mod props;
 mod server;
 
+use herald_core::testing::{fixtures, Golden};
 use herald_core::{NotificationPlugin, PluginConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A `[[plugins]]` entry of kind `pushover` named `test` with `settings`.
 pub fn plugin_config(settings: Value) -> PluginConfig {
-    let mut entry = json!({"kind": "pushover", "name": "test"});
-    if let (Some(entry), Some(settings)) = (entry.as_object_mut(), settings.as_object()) {
-        entry.extend(settings.clone());
-    }
-    serde_json::from_value(entry).unwrap()
+    herald_core::testing::plugin_config(herald_pushover::KIND, "test", settings)
 }
 
 /// Builds an instance through the registry, as the host does.
 pub fn build(settings: Value) -> herald_core::Result<Box<dyn NotificationPlugin>> {
-    herald_core::Registry::from_inventory()?.build(&plugin_config(settings))
+    herald_core::testing::build(herald_pushover::KIND, settings)
+}
+
+/// This crate's golden files, `tests/golden/`.
+pub fn golden() -> Golden {
+    Golden::of_crate(env!("CARGO_MANIFEST_DIR"))
 }

@@ -130,10 +130,6 @@ pub async fn start() -> MockPushover {
     let app = Router::new()
         .route("/1/messages.json", post(messages))
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let url = format!("http://{}", herald_core::testing::serve(app).await);
     MockPushover { url, received }
 }

@@ -11,10 +11,7 @@ use crate::service::FakeSlack;
 use crate::support::config;
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(5),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(5))
 }
 
 async fn deliver(url: &str) -> DeliveryReport {
@@ -41,7 +38,7 @@ async fn delivers_and_the_service_accepts_every_golden_event() {
             json!({"webhook_url": server.webhook_url("ok"), "blocks": blocks}),
         ))
         .unwrap();
-        for (name, event) in crate::support::golden_events() {
+        for (name, event) in herald_core::testing::samples::cases() {
             let report = plugin
                 .deliver(&plugin.format(&event).unwrap(), &ctx())
                 .await;
@@ -93,9 +90,7 @@ async fn an_invalid_payload_is_rejected() {
 
 #[tokio::test]
 async fn a_closed_port_is_retried_without_leaking_the_url() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let addr = herald_core::testing::closed_address();
     let report = deliver(&format!("http://{addr}/services/T/B/sekrit")).await;
     assert!(
         matches!(report.verdict, Verdict::Retry { .. }),

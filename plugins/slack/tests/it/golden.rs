@@ -1,17 +1,18 @@
 //! The exact requests, compared with `tests/golden/` (`UPDATE_GOLDEN=1`
 //! rewrites them).
 
+use herald_core::testing::{pretty_json, samples};
 use herald_core::{Body, Message, NotificationPlugin};
 use herald_slack::Slack;
 use serde_json::json;
 
 use crate::service::check_body;
-use crate::support::{check_golden, config, golden_events, golden_text};
+use crate::support::{config, golden};
 
 fn check_variant(dir: &str, settings: serde_json::Value, only: Option<&[&str]>) {
     let plugin = Slack::new(&config(settings)).unwrap();
     let mut failures = Vec::new();
-    for (name, event) in golden_events() {
+    for (name, event) in samples::cases() {
         if only.is_some_and(|only| !only.contains(&name.as_str())) {
             continue;
         }
@@ -26,10 +27,11 @@ fn check_variant(dir: &str, settings: serde_json::Value, only: Option<&[&str]>) 
         if let Err(e) = check_body(body) {
             failures.push(format!("{name}: Slack would refuse it: {e}"));
         }
-        failures.extend(check_golden(
-            &format!("{dir}/{name}.json"),
-            &golden_text(&message),
-        ));
+        failures.extend(
+            golden()
+                .check(&format!("{dir}/{name}.json"), &pretty_json(&message))
+                .err(),
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -136,9 +136,7 @@ impl FakeSlack {
         let app = Router::new()
             .route("/services/T000/B000/{token}", post(incoming))
             .with_state(received.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = herald_core::testing::serve(app).await;
         FakeSlack { addr, received }
     }
 

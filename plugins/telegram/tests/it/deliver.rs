@@ -11,10 +11,7 @@ use crate::service::FakeTelegram;
 use crate::support::config;
 
 fn ctx() -> DeliveryContext {
-    DeliveryContext {
-        http: reqwest::Client::new(),
-        timeout: Duration::from_secs(5),
-    }
+    herald_core::testing::delivery_context(Duration::from_secs(5))
 }
 
 fn plugin(api_base: &str, token: &str, extra: serde_json::Value) -> Telegram {
@@ -66,7 +63,7 @@ async fn delivers_every_golden_event_in_every_mode() {
                 "111:ok",
                 json!({"parse_mode": mode, "photos": photos}),
             );
-            for (name, event) in crate::support::golden_events() {
+            for (name, event) in herald_core::testing::samples::cases() {
                 let report = plugin
                     .deliver(&plugin.format(&event).unwrap(), &ctx())
                     .await;
@@ -144,9 +141,7 @@ async fn the_token_never_reaches_a_report() {
     assert_no_token(&report, token);
 
     // A closed port.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let addr = herald_core::testing::closed_address();
     let token = "987654:closed_SEKRIT_token";
     let report = deliver(&format!("http://{addr}"), token).await;
     assert!(

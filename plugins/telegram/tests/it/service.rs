@@ -259,9 +259,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/{method}", post(method))
             .with_state(received.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = herald_core::testing::serve(app).await;
         FakeTelegram { addr, received }
     }
 
