@@ -1144,6 +1144,239 @@ pub fn sample_events() -> Vec<Event> {
     events
 }
 
+/// Expands to the built-in [`DefaultTemplates`] of the media-server events
+/// in one markup: the same sentences for every service, with the markup's
+/// own emphasis around the values.
+///
+/// `bold` wraps the user (and `user.created`'s name and a custom event's
+/// name), `em` the title, `item` the title of a library item, `parens`
+/// the parentheses around a duration or client (MarkdownV2 must escape
+/// them). Every piece is a string literal, so the result is a constant:
+///
+/// ```
+/// use herald_core::template::DefaultTemplates;
+///
+/// const TEMPLATES: DefaultTemplates = herald_core::media_templates!(
+///     bold: ("**", "**"),
+///     em: ("*", "*"),
+///     item: ("*", "*"),
+///     parens: ("(", ")"),
+/// );
+/// assert_eq!(TEMPLATES[0].0, "playback.started");
+/// ```
+///
+/// [`defaults::PLAIN`] is the plain-text instance.
+#[macro_export]
+macro_rules! media_templates {
+    (
+        bold: ($b0:literal, $b1:literal),
+        em: ($e0:literal, $e1:literal),
+        item: ($i0:literal, $i1:literal),
+        parens: ($p0:literal, $p1:literal) $(,)?
+    ) => {
+        &[
+            ("playback.started", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " started ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                "{{#if device_name}} on {{device_name}}{{/if}}")),
+            ("playback.paused", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " paused ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                "{{#if device_name}} on {{device_name}}{{/if}}",
+                "{{#if position}} at {{position}}{{/if}}")),
+            ("playback.resumed", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " resumed ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                "{{#if device_name}} on {{device_name}}{{/if}}")),
+            ("playback.ended", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " {{#if (eq completed false)}}stopped{{else}}finished{{/if}} ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                "{{#if duration}} ", $p0, "{{duration}}", $p1, "{{/if}}")),
+            ("library.updated", concat!(
+                "{{#if (eq change_type \"item_added\")}}New {{#if media_type}}{{media_type}}{{else}}item{{/if}} added: ",
+                "{{#if display_title}}", $i0, "{{display_title}}", $i1, "{{else}}item {{media_item_id}}{{/if}}",
+                "{{#if overview}}\n\n{{truncate overview 500}}{{/if}}",
+                "{{else if (eq change_type \"item_removed\")}}Removed from the library: ",
+                "{{#if display_title}}", $i0, "{{display_title}}", $i1, "{{else}}item {{media_item_id}}{{/if}}",
+                "{{else}}Metadata updated: ",
+                "{{#if display_title}}", $i0, "{{display_title}}", $i1, "{{else}}item {{media_item_id}}{{/if}}",
+                "{{/if}}")),
+            ("media.marked_played", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " marked ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                " as played")),
+            ("media.marked_unplayed", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " marked ",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                " as unplayed")),
+            ("user.created", concat!("New user: ", $b0, "{{user}}", $b1)),
+            ("session.created", concat!(
+                "{{#if user}}", $b0, "{{user}}", $b1, "{{else}}Someone{{/if}}",
+                " started a session",
+                "{{#if device_name}} on {{device_name}}{{/if}}",
+                "{{#if client}} ", $p0, "{{client}}", $p1, "{{/if}}")),
+            ("webhook.test", "{{message}}"),
+            ("default", concat!(
+                $b0, "{{event}}", $b1, "{{#if message}}: {{message}}{{/if}}",
+                "{{#if display_title}}\n",
+                "{{#if display_title}}", $e0, "{{display_title}}", $e1, "{{else}}an item{{/if}}",
+                "{{/if}}")),
+        ]
+    };
+}
+
+pub mod defaults {
+    //! What the plugins' built-in texts share: the per-kind sentences
+    //! ([`media_templates!`](crate::media_templates), [`PLAIN`]) and the
+    //! short headline of an event ([`label`]). A plugin uses them and keeps
+    //! only its own differences.
+
+    use super::DefaultTemplates;
+    use crate::event::{Event, KnownKind};
+
+    /// The built-in templates in plain text (no emphasis), as ntfy,
+    /// Pushover and Apprise use them; values are escaped for the
+    /// instance's markup.
+    pub const PLAIN: DefaultTemplates = crate::media_templates!(
+        bold: ("", ""),
+        em: ("", ""),
+        item: ("", ""),
+        parens: ("(", ")"),
+    );
+
+    /// The short headline of an event: `Playback started`, `New in the
+    /// library`, …, or the event name for custom events.
+    pub fn label(event: &Event) -> String {
+        let Some(known) = event.event.as_known() else {
+            return event.event.to_string();
+        };
+        match known {
+            KnownKind::PlaybackStarted => "Playback started",
+            KnownKind::PlaybackPaused => "Playback paused",
+            KnownKind::PlaybackResumed => "Playback resumed",
+            KnownKind::PlaybackEnded => "Playback ended",
+            KnownKind::LibraryUpdated => match event.data_str("change_type") {
+                Some("item_added") => "New in the library",
+                Some("item_removed") => "Removed from the library",
+                _ => "Library updated",
+            },
+            KnownKind::MediaMarkedPlayed => "Marked as played",
+            KnownKind::MediaMarkedUnplayed => "Marked as unplayed",
+            KnownKind::UserCreated => "New user",
+            KnownKind::SessionCreated => "New session",
+            KnownKind::WebhookTest => "Test notification",
+        }
+        .to_owned()
+    }
+}
+
+/// A URL with `{key}` placeholders, filled with URL-encoded event values
+/// (`https://host/item?id={media_item_id}`): the tap-through links of the
+/// push services.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UrlTemplate(Vec<UrlPart>);
+
+#[derive(Clone, Debug, PartialEq)]
+enum UrlPart {
+    Literal(String),
+    Placeholder(String),
+}
+
+impl UrlTemplate {
+    /// Parses `https://host/path?id={media_item_id}`. A placeholder is
+    /// `event`, `id`, `source` or a data key (lower case, digits, `_`).
+    pub fn parse(template: &str) -> std::result::Result<UrlTemplate, String> {
+        if !(template.starts_with("http://") || template.starts_with("https://")) {
+            return Err("must be an http:// or https:// URL".into());
+        }
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            parts.push(UrlPart::Literal(rest[..open].to_owned()));
+            let after = &rest[open + 1..];
+            let close = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+            let name = &after[..close];
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(format!("invalid placeholder `{{{name}}}`"));
+            }
+            parts.push(UrlPart::Placeholder(name.to_owned()));
+            rest = &after[close + 1..];
+        }
+        parts.push(UrlPart::Literal(rest.to_owned()));
+        Ok(UrlTemplate(parts))
+    }
+
+    /// The URL for `event`, or `None` when a placeholder has no value.
+    pub fn render(&self, event: &Event) -> Option<String> {
+        let mut url = String::new();
+        for part in &self.0 {
+            match part {
+                UrlPart::Literal(text) => url.push_str(text),
+                UrlPart::Placeholder(name) => {
+                    let value = match name.as_str() {
+                        "event" => event.event.as_str().to_owned(),
+                        "id" => event.id.clone(),
+                        "source" => event.source.clone()?,
+                        key => match event.data.get(key)? {
+                            Value::String(s) if !s.is_empty() => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            Value::Bool(b) => b.to_string(),
+                            _ => return None,
+                        },
+                    };
+                    percent_encode_into(&mut url, &value);
+                }
+            }
+        }
+        Some(url)
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent_encode_into(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+}
+
+impl Markup {
+    /// Cuts marked-up `text` to at most `max` bytes at a character
+    /// boundary (ending with `…`), without breaking the markup's escapes:
+    /// [`fit`](Self::fit) for services whose limits are in bytes.
+    pub fn fit_bytes(self, text: &str, max: usize) -> String {
+        if text.len() <= max {
+            return text.to_owned();
+        }
+        // `fit` counts UTF-16 units, and a unit is at most 3 bytes of
+        // UTF-8: shrink its limit until the bytes fit.
+        let mut units = max;
+        loop {
+            let out = self.fit(text, units);
+            if out.len() <= max || units == 0 {
+                return out;
+            }
+            units = units.saturating_sub((out.len() - max).div_ceil(3).max(1));
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -43,101 +43,15 @@ pub const MAX_URL: usize = 2048;
 /// the description most of [`MAX_EMBED_TOTAL`].
 const SHORT_TEXT: usize = 256;
 
-macro_rules! who {
-    () => {
-        "{{#if user}}**{{user}}**{{else}}Someone{{/if}}"
-    };
-}
-macro_rules! what {
-    () => {
-        "{{#if display_title}}*{{display_title}}*{{else}}an item{{/if}}"
-    };
-}
-macro_rules! item {
-    () => {
-        "{{#if display_title}}*{{display_title}}*{{else}}item {{media_item_id}}{{/if}}"
-    };
-}
-macro_rules! on {
-    () => {
-        "{{#if device_name}} on {{device_name}}{{/if}}"
-    };
-}
-
 /// The built-in templates (Discord markdown; values are escaped).
-pub const TEMPLATES: DefaultTemplates = &[
-    ("playback.started", concat!(who!(), " started ", what!(), on!())),
-    (
-        "playback.paused",
-        concat!(who!(), " paused ", what!(), on!(), "{{#if position}} at {{position}}{{/if}}"),
-    ),
-    ("playback.resumed", concat!(who!(), " resumed ", what!(), on!())),
-    (
-        "playback.ended",
-        concat!(
-            who!(),
-            " {{#if (eq completed false)}}stopped{{else}}finished{{/if}} ",
-            what!(),
-            "{{#if duration}} ({{duration}}){{/if}}"
-        ),
-    ),
-    (
-        "library.updated",
-        concat!(
-            "{{#if (eq change_type \"item_added\")}}New {{#if media_type}}{{media_type}}{{else}}item{{/if}} added: ",
-            item!(),
-            "{{#if overview}}\n\n{{truncate overview 500}}{{/if}}",
-            "{{else if (eq change_type \"item_removed\")}}Removed from the library: ",
-            item!(),
-            "{{else}}Metadata updated: ",
-            item!(),
-            "{{/if}}"
-        ),
-    ),
-    ("media.marked_played", concat!(who!(), " marked ", what!(), " as played")),
-    ("media.marked_unplayed", concat!(who!(), " marked ", what!(), " as unplayed")),
-    ("user.created", "New user: **{{user}}**"),
-    (
-        "session.created",
-        concat!(who!(), " started a session", on!(), "{{#if client}} ({{client}}){{/if}}"),
-    ),
-    ("webhook.test", "{{message}}"),
-    (
-        "default",
-        concat!(
-            "**{{event}}**{{#if message}}: {{message}}{{/if}}",
-            "{{#if display_title}}\n",
-            what!(),
-            "{{/if}}"
-        ),
-    ),
-];
+pub const TEMPLATES: DefaultTemplates = herald_core::media_templates!(
+    bold: ("**", "**"),
+    em: ("*", "*"),
+    item: ("*", "*"),
+    parens: ("(", ")"),
+);
 
-/// The short headline of an event: `Playback started`, `New in the
-/// library`, …, or the event name for custom events.
-pub fn label(event: &Event) -> String {
-    let known = match event.event.as_known() {
-        Some(known) => known,
-        None => return event.event.to_string(),
-    };
-    match known {
-        KnownKind::PlaybackStarted => "Playback started",
-        KnownKind::PlaybackPaused => "Playback paused",
-        KnownKind::PlaybackResumed => "Playback resumed",
-        KnownKind::PlaybackEnded => "Playback ended",
-        KnownKind::LibraryUpdated => match event.data_str("change_type") {
-            Some("item_added") => "New in the library",
-            Some("item_removed") => "Removed from the library",
-            _ => "Library updated",
-        },
-        KnownKind::MediaMarkedPlayed => "Marked as played",
-        KnownKind::MediaMarkedUnplayed => "Marked as unplayed",
-        KnownKind::UserCreated => "New user",
-        KnownKind::SessionCreated => "New session",
-        KnownKind::WebhookTest => "Test notification",
-    }
-    .to_owned()
-}
+pub use herald_core::template::defaults::label;
 
 /// The embed colour of an event kind (`0xRRGGBB`).
 pub fn colour(event: &Event) -> u32 {

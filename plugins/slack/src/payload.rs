@@ -6,7 +6,7 @@
 //! an `&amp;` entity.
 
 use herald_core::template::{context, DefaultTemplates, Markup};
-use herald_core::{Event, HttpRequest, KnownKind};
+use herald_core::{Event, HttpRequest};
 use serde_json::{json, Map, Value};
 
 use crate::config::{is_http_url, SlackSettings};
@@ -33,101 +33,15 @@ pub const MAX_IMAGE_URL: usize = 3000;
 /// Herald's own cap for each value in the context line.
 const SHORT_TEXT: usize = 256;
 
-macro_rules! who {
-    () => {
-        "{{#if user}}*{{user}}*{{else}}Someone{{/if}}"
-    };
-}
-macro_rules! what {
-    () => {
-        "{{#if display_title}}_{{display_title}}_{{else}}an item{{/if}}"
-    };
-}
-macro_rules! item {
-    () => {
-        "{{#if display_title}}_{{display_title}}_{{else}}item {{media_item_id}}{{/if}}"
-    };
-}
-macro_rules! on {
-    () => {
-        "{{#if device_name}} on {{device_name}}{{/if}}"
-    };
-}
-
 /// The built-in templates (Slack mrkdwn; values are escaped).
-pub const TEMPLATES: DefaultTemplates = &[
-    ("playback.started", concat!(who!(), " started ", what!(), on!())),
-    (
-        "playback.paused",
-        concat!(who!(), " paused ", what!(), on!(), "{{#if position}} at {{position}}{{/if}}"),
-    ),
-    ("playback.resumed", concat!(who!(), " resumed ", what!(), on!())),
-    (
-        "playback.ended",
-        concat!(
-            who!(),
-            " {{#if (eq completed false)}}stopped{{else}}finished{{/if}} ",
-            what!(),
-            "{{#if duration}} ({{duration}}){{/if}}"
-        ),
-    ),
-    (
-        "library.updated",
-        concat!(
-            "{{#if (eq change_type \"item_added\")}}New {{#if media_type}}{{media_type}}{{else}}item{{/if}} added: ",
-            item!(),
-            "{{#if overview}}\n\n{{truncate overview 500}}{{/if}}",
-            "{{else if (eq change_type \"item_removed\")}}Removed from the library: ",
-            item!(),
-            "{{else}}Metadata updated: ",
-            item!(),
-            "{{/if}}"
-        ),
-    ),
-    ("media.marked_played", concat!(who!(), " marked ", what!(), " as played")),
-    ("media.marked_unplayed", concat!(who!(), " marked ", what!(), " as unplayed")),
-    ("user.created", "New user: *{{user}}*"),
-    (
-        "session.created",
-        concat!(who!(), " started a session", on!(), "{{#if client}} ({{client}}){{/if}}"),
-    ),
-    ("webhook.test", "{{message}}"),
-    (
-        "default",
-        concat!(
-            "*{{event}}*{{#if message}}: {{message}}{{/if}}",
-            "{{#if display_title}}\n",
-            what!(),
-            "{{/if}}"
-        ),
-    ),
-];
+pub const TEMPLATES: DefaultTemplates = herald_core::media_templates!(
+    bold: ("*", "*"),
+    em: ("_", "_"),
+    item: ("_", "_"),
+    parens: ("(", ")"),
+);
 
-/// The short headline of an event: `Playback started`, `New in the
-/// library`, …, or the event name for custom events.
-pub fn label(event: &Event) -> String {
-    let known = match event.event.as_known() {
-        Some(known) => known,
-        None => return event.event.to_string(),
-    };
-    match known {
-        KnownKind::PlaybackStarted => "Playback started",
-        KnownKind::PlaybackPaused => "Playback paused",
-        KnownKind::PlaybackResumed => "Playback resumed",
-        KnownKind::PlaybackEnded => "Playback ended",
-        KnownKind::LibraryUpdated => match event.data_str("change_type") {
-            Some("item_added") => "New in the library",
-            Some("item_removed") => "Removed from the library",
-            _ => "Library updated",
-        },
-        KnownKind::MediaMarkedPlayed => "Marked as played",
-        KnownKind::MediaMarkedUnplayed => "Marked as unplayed",
-        KnownKind::UserCreated => "New user",
-        KnownKind::SessionCreated => "New session",
-        KnownKind::WebhookTest => "Test notification",
-    }
-    .to_owned()
-}
+pub use herald_core::template::defaults::label;
 
 /// The webhook request for `event`, whose template rendered as `text`.
 pub fn request(settings: &SlackSettings, event: &Event, text: &str) -> HttpRequest {

@@ -7,7 +7,7 @@
 //! closes the tags or entities open at the cut so Telegram can still parse
 //! the message.
 
-use herald_core::template::{context, DefaultTemplates, Markup};
+use herald_core::template::{context, defaults, DefaultTemplates, Markup};
 use herald_core::{Event, HttpRequest, KnownKind};
 use serde_json::{json, Map, Value};
 
@@ -18,72 +18,24 @@ pub const MAX_TEXT: usize = 4096;
 /// Photo caption limit.
 pub const MAX_CAPTION: usize = 1024;
 
-macro_rules! templates {
-    ($bold_open:literal, $bold_close:literal, $it_open:literal, $it_close:literal,
-     $lparen:literal, $rparen:literal) => {
-        &[
-            ("playback.started", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " started ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                "{{#if device_name}} on {{device_name}}{{/if}}")),
-            ("playback.paused", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " paused ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                "{{#if device_name}} on {{device_name}}{{/if}}",
-                "{{#if position}} at {{position}}{{/if}}")),
-            ("playback.resumed", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " resumed ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                "{{#if device_name}} on {{device_name}}{{/if}}")),
-            ("playback.ended", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " {{#if (eq completed false)}}stopped{{else}}finished{{/if}} ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                "{{#if duration}} ", $lparen, "{{duration}}", $rparen, "{{/if}}")),
-            ("library.updated", concat!(
-                "{{#if (eq change_type \"item_added\")}}New {{#if media_type}}{{media_type}}{{else}}item{{/if}} added: ",
-                "{{#if display_title}}", $bold_open, "{{display_title}}", $bold_close, "{{else}}item {{media_item_id}}{{/if}}",
-                "{{#if overview}}\n\n{{truncate overview 500}}{{/if}}",
-                "{{else if (eq change_type \"item_removed\")}}Removed from the library: ",
-                "{{#if display_title}}", $bold_open, "{{display_title}}", $bold_close, "{{else}}item {{media_item_id}}{{/if}}",
-                "{{else}}Metadata updated: ",
-                "{{#if display_title}}", $bold_open, "{{display_title}}", $bold_close, "{{else}}item {{media_item_id}}{{/if}}",
-                "{{/if}}")),
-            ("media.marked_played", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " marked ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                " as played")),
-            ("media.marked_unplayed", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " marked ",
-                "{{#if display_title}}", $it_open, "{{display_title}}", $it_close, "{{else}}an item{{/if}}",
-                " as unplayed")),
-            ("user.created", concat!("New user: ", $bold_open, "{{user}}", $bold_close)),
-            ("session.created", concat!(
-                "{{#if user}}", $bold_open, "{{user}}", $bold_close, "{{else}}Someone{{/if}}",
-                " started a session",
-                "{{#if device_name}} on {{device_name}}{{/if}}",
-                "{{#if client}} ", $lparen, "{{client}}", $rparen, "{{/if}}")),
-            ("webhook.test", "{{message}}"),
-            ("default", concat!(
-                $bold_open, "{{event}}", $bold_close, "{{#if message}}: {{message}}{{/if}}",
-                "{{#if display_title}}\n", $it_open, "{{display_title}}", $it_close, "{{/if}}")),
-        ]
-    };
-}
-
 /// The built-in templates for `parse_mode = "HTML"` (values are escaped
 /// with [`herald_core::template::escape_html`]).
-pub const TEMPLATES_HTML: DefaultTemplates = templates!("<b>", "</b>", "<i>", "</i>", "(", ")");
+pub const TEMPLATES_HTML: DefaultTemplates = herald_core::media_templates!(
+    bold: ("<b>", "</b>"),
+    em: ("<i>", "</i>"),
+    item: ("<b>", "</b>"),
+    parens: ("(", ")"),
+);
 
 /// The built-in templates for `parse_mode = "MarkdownV2"` (values are
 /// escaped with [`herald_core::template::escape_markdown_v2`]; the
 /// templates' own parentheses are escaped too).
-pub const TEMPLATES_MARKDOWN_V2: DefaultTemplates = templates!("*", "*", "_", "_", "\\(", "\\)");
+pub const TEMPLATES_MARKDOWN_V2: DefaultTemplates = herald_core::media_templates!(
+    bold: ("*", "*"),
+    em: ("_", "_"),
+    item: ("*", "*"),
+    parens: ("\\(", "\\)"),
+);
 
 /// The markup and built-in templates of a parse mode.
 pub fn markup(mode: ParseMode) -> (Markup, DefaultTemplates) {
@@ -93,25 +45,14 @@ pub fn markup(mode: ParseMode) -> (Markup, DefaultTemplates) {
     }
 }
 
-/// The short headline of an event, used when a template renders nothing.
+/// The short headline of an event, used when a template renders nothing:
+/// the shared [`defaults::label`], except that a library update is always
+/// `Library updated`.
 pub fn label(event: &Event) -> String {
-    let known = match event.event.as_known() {
-        Some(known) => known,
-        None => return event.event.to_string(),
-    };
-    match known {
-        KnownKind::PlaybackStarted => "Playback started",
-        KnownKind::PlaybackPaused => "Playback paused",
-        KnownKind::PlaybackResumed => "Playback resumed",
-        KnownKind::PlaybackEnded => "Playback ended",
-        KnownKind::LibraryUpdated => "Library updated",
-        KnownKind::MediaMarkedPlayed => "Marked as played",
-        KnownKind::MediaMarkedUnplayed => "Marked as unplayed",
-        KnownKind::UserCreated => "New user",
-        KnownKind::SessionCreated => "New session",
-        KnownKind::WebhookTest => "Test notification",
+    match event.event.as_known() {
+        Some(KnownKind::LibraryUpdated) => "Library updated".to_owned(),
+        _ => defaults::label(event),
     }
-    .to_owned()
 }
 
 /// The Bot API method URL. Holds the token: never log it.
