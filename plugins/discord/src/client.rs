@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use herald_core::plugin::default_classify;
 use herald_core::{HttpResponse, Verdict};
 
 /// What a Discord answer means: 2xx delivered; 429 retried after the body's
@@ -16,14 +17,12 @@ use herald_core::{HttpResponse, Verdict};
 /// 4xx rejected.
 pub fn classify(response: &HttpResponse) -> Verdict {
     match response.status {
-        200..=299 => Verdict::Delivered,
         429 => Verdict::Retry {
             after: body_retry_after(response).or_else(|| response.retry_after_header()),
         },
-        408 | 500..=599 => Verdict::Retry {
-            after: response.retry_after_header(),
-        },
-        _ => Verdict::Reject,
+        // Not retried, unlike `default_classify`: Discord never sends it.
+        425 => Verdict::Reject,
+        _ => default_classify(response),
     }
 }
 
@@ -36,18 +35,9 @@ fn body_retry_after(response: &HttpResponse) -> Option<Duration> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
+    use herald_core::testing::response;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use super::*;
 
     #[test]
     fn rate_limits_prefer_the_body_over_the_header() {
@@ -79,7 +69,7 @@ mod tests {
     fn statuses() {
         assert_eq!(classify(&response(204, &[], "")), Verdict::Delivered);
         assert_eq!(classify(&response(200, &[], "{}")), Verdict::Delivered);
-        for status in [400, 401, 403, 404, 413] {
+        for status in [400, 401, 403, 404, 413, 425] {
             assert_eq!(classify(&response(status, &[], "")), Verdict::Reject);
         }
         for status in [500, 502, 503] {

@@ -6,17 +6,17 @@
 //! `channel_not_found`, `channel_is_archived`, `action_prohibited`,
 //! `no_service`); `5xx` when it is having trouble.
 
+use herald_core::plugin::default_classify;
 use herald_core::{HttpResponse, Verdict};
 
 /// What a Slack answer means: 2xx delivered; 429 retried after
-/// `Retry-After`; 408 and 5xx retried; other 4xx rejected.
+/// `Retry-After`; 408 and 5xx retried; other 4xx rejected. That is
+/// [`default_classify`] but for 425, which Slack never sends and Herald
+/// rejects.
 pub fn classify(response: &HttpResponse) -> Verdict {
     match response.status {
-        200..=299 => Verdict::Delivered,
-        408 | 429 | 500..=599 => Verdict::Retry {
-            after: response.retry_after_header(),
-        },
-        _ => Verdict::Reject,
+        425 => Verdict::Reject,
+        _ => default_classify(response),
     }
 }
 
@@ -24,18 +24,9 @@ pub fn classify(response: &HttpResponse) -> Verdict {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use herald_core::testing::response;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use super::*;
 
     #[test]
     fn statuses() {
@@ -59,5 +50,7 @@ mod tests {
             classify(&response(503, &[], "")),
             Verdict::Retry { after: None }
         );
+        // Unlike `default_classify`, 425 is not retried.
+        assert_eq!(classify(&response(425, &[], "")), Verdict::Reject);
     }
 }

@@ -65,18 +65,9 @@ pub fn description(response: &HttpResponse) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use herald_core::testing::response;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
+    use super::*;
 
     #[test]
     fn statuses() {
