@@ -110,13 +110,15 @@ token = "upstream-token-0123456789"
             .starts_with("application/openmetrics-text"));
         response.text().await.unwrap()
     };
+    // The counters move just before the store records the attempt: wait
+    // for both.
     let body = eventually(WAIT, || async {
         let body = scrape().await;
-        (sample(
+        let failed = sample(
             &body,
             r#"herald_deliveries_total{destination="webhook:cfg_failing",outcome="failed"}"#,
-        ) == Some(2.0))
-        .then_some(body)
+        );
+        (failed == Some(2.0) && sample(&body, "herald_queue_pending") == Some(1.0)).then_some(body)
     })
     .await;
     let expect = |series: &str, value: f64| {
