@@ -33,7 +33,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::plugin::{DeliveryContext, HttpResponse};
+use crate::event::Event;
+use crate::plugin::{Body, DeliveryContext, HttpRequest, HttpResponse, Message};
 use crate::registry::{PluginConfig, Registry};
 use crate::NotificationPlugin;
 
@@ -423,6 +424,48 @@ impl Golden {
             .filter_map(|(name, actual)| self.check(&name, &actual).err())
             .collect();
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+}
+
+impl Golden {
+    /// Formats every `(name, event)` case with `plugin`, which must send a
+    /// `POST` with a JSON body; checks the body with `accept` (the
+    /// service's own rules: `Err` is what the service would answer) and the
+    /// whole message, [`pretty_json`], with the golden file
+    /// `<dir>/<name>.json`. Fails once with every refusal and mismatch.
+    ///
+    /// # Panics
+    ///
+    /// When a case does not format to a JSON `POST`, and when anything was
+    /// refused or differs: this is the assertion.
+    pub fn check_json_posts(
+        &self,
+        plugin: &dyn NotificationPlugin,
+        dir: &str,
+        cases: impl IntoIterator<Item = (String, Event)>,
+        accept: impl Fn(&HttpRequest, &Value) -> Result<(), String>,
+    ) {
+        let mut failures = Vec::new();
+        for (name, event) in cases {
+            let message = plugin
+                .format(&event)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let Message::Http(request) = &message else {
+                panic!("{name}: not HTTP")
+            };
+            assert_eq!(request.method, "POST", "{name}");
+            let Body::Json(body) = &request.body else {
+                panic!("{name}: not JSON")
+            };
+            if let Err(e) = accept(request, body) {
+                failures.push(format!("{name}: {} would refuse it: {e}", plugin.kind()));
+            }
+            failures.extend(
+                self.check(&format!("{dir}/{name}.json"), &pretty_json(&message))
+                    .err(),
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
 
