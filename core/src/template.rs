@@ -1857,4 +1857,34 @@ mod tests {
             "builtin default app.custom"
         );
     }
+
+    #[test]
+    fn url_templates_encode_values_and_need_every_placeholder() {
+        let mut event = sample_events().remove(0);
+        let t =
+            UrlTemplate::parse("https://x.example/{media_item_id}?e={event}&t={title}").unwrap();
+        event.data.insert("title".into(), json!("a b/ü"));
+        assert_eq!(
+            t.render(&event).as_deref(),
+            Some("https://x.example/m1?e=playback.started&t=a%20b%2F%C3%BC")
+        );
+        event.data.remove("title");
+        assert_eq!(t.render(&event), None);
+        for bad in ["ftp://x", "https://x/{", "https://x/{Bad}", "https://x/{}"] {
+            assert!(UrlTemplate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fit_bytes_cuts_at_a_char_boundary() {
+        let text = "é".repeat(100);
+        let out = Markup::Plain.fit_bytes(&text, 51);
+        assert!(out.len() <= 51 && out.ends_with('…'), "{out}");
+        assert_eq!(Markup::Plain.fit_bytes("short", 51), "short");
+        let out = Markup::Markdown.fit_bytes(&"\\*".repeat(100), 50);
+        assert!(
+            out.len() <= 50 && !out.trim_end_matches('…').ends_with('\\'),
+            "{out}"
+        );
+    }
 }
