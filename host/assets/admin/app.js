@@ -569,6 +569,24 @@
     container.replaceChildren(chart);
   }
 
+  let lastSeries = null;
+
+  function drawCharts() {
+    if (!lastSeries) return;
+    const { buckets, interval } = lastSeries;
+    barChart($('chart-plays'), 'chart-plays-title', buckets, (b) => b.plays,
+      (v, axis) => (axis ? String(Math.round(v * 10) / 10) : v + ' plays'), interval);
+    barChart($('chart-watch'), 'chart-watch-title', buckets, (b) => b.watch_seconds / 3600,
+      (v, axis) => (axis ? String(Math.round(v * 10) / 10) : duration(v * 3600)), interval);
+  }
+
+  // Charts are drawn at their container's width: draw again when it changes.
+  let resizeTimer = null;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(drawCharts, 50);
+  });
+
   function defaultStatsRange() {
     if ($('stats-from').value && $('stats-to').value) return;
     const today = new Date();
@@ -599,10 +617,8 @@
     $('stats-totals').replaceChildren(
       el('p', { class: 'total' }, el('strong', {}, String(series.total.plays)), ' plays'),
       el('p', { class: 'total' }, el('strong', {}, duration(series.total.watch_seconds)), ' watched'));
-    barChart($('chart-plays'), 'chart-plays-title', series.buckets, (b) => b.plays,
-      (v, axis) => (axis ? String(Math.round(v * 10) / 10) : v + ' plays'), interval);
-    barChart($('chart-watch'), 'chart-watch-title', series.buckets, (b) => b.watch_seconds / 3600,
-      (v, axis) => (axis ? String(Math.round(v * 10) / 10) : duration(v * 3600)), interval);
+    lastSeries = { buckets: series.buckets, interval };
+    drawCharts();
     const none = (cols) => el('tr', {}, el('td', { colspan: cols, class: 'empty' }, 'No playback in this range.'));
     $('top-users').querySelector('tbody').replaceChildren(...(users.users.length ? users.users.map((u) => el('tr', {},
       el('td', {}, u.user_name || u.user_id, u.user_name ? el('small', {}, ' ' + u.user_id) : null),
