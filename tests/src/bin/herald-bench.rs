@@ -725,18 +725,20 @@ async fn apprise_peer(sink: &Sink, count: u64) -> AppriseResult {
         };
     };
     eprintln!("peer: apprise sending {count} notifications…");
+    // Apprise refuses config files over 128 KB: 2,000 URLs per file.
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("apprise.txt");
-    let mut file = std::fs::File::create(&config).unwrap();
-    for i in 0..count {
-        writeln!(file, "json://{}/apprise/{i}", sink.addr).unwrap();
+    let mut command = tokio::process::Command::new("apprise");
+    for chunk in 0..count.div_ceil(2000) {
+        let config = dir.path().join(format!("apprise-{chunk}.txt"));
+        let mut file = std::fs::File::create(&config).unwrap();
+        for i in chunk * 2000..((chunk + 1) * 2000).min(count) {
+            writeln!(file, "json://{}/apprise/{i}", sink.addr).unwrap();
+        }
+        command.arg("--config").arg(&config);
     }
-    drop(file);
     sink.reset();
     let started = Instant::now();
-    let status = tokio::process::Command::new("apprise")
-        .arg("--config")
-        .arg(&config)
+    let status = command
         .args(["--title", "playback.started", "--body", "Alice started Home"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
