@@ -12,7 +12,7 @@ const TIMESTAMP: i64 = 1_769_860_800;
 fn bodies() -> Vec<(&'static str, Vec<u8>)> {
     let typical = br#"{"id":"evt_01JKZ8Q4B6Y3W2T1V0S9R8Q7P6","event":"playback.started","timestamp":"2026-01-31T12:00:00Z","data":{"user_id":"u1","media_item_id":"m1","media_type":"episode","title":"Home","series":"The Expanse","season":2,"episode":5,"user_name":"Alice"}}"#.to_vec();
     let mut large = br#"{"id":"evt_1","event":"library.updated","data":{"overview":""#.to_vec();
-    large.extend(std::iter::repeat_n(b'x', 16 * 1024));
+    large.extend(vec![b'x'; 16 * 1024]);
     large.extend(br#""}}"#);
     vec![("typical", typical), ("16KiB", large)]
 }

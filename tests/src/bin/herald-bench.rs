@@ -188,14 +188,28 @@ fn workspace_root() -> PathBuf {
 fn build_herald() -> PathBuf {
     eprintln!("building the release herald binary…");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "herald-host", "--bin", "herald"])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "herald-host",
+            "--bin",
+            "herald",
+        ])
         .current_dir(workspace_root())
         .status()
         .expect("running cargo");
     assert!(status.success(), "building herald failed");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|t| if t.is_relative() { workspace_root().join(t) } else { t })
+        .map(|t| {
+            if t.is_relative() {
+                workspace_root().join(t)
+            } else {
+                t
+            }
+        })
         .unwrap_or_else(|| {
             // <target>/<profile>/herald-bench → <target>
             let exe = std::env::current_exe().unwrap();
@@ -420,7 +434,12 @@ fn cpu_time(pid: u32) -> Duration {
     // Fields after the `(comm)`, which may hold spaces.
     let rest = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
     let total = ticks(11) + ticks(12);
     Duration::from_secs_f64(total as f64 / clock_ticks() as f64)
@@ -539,7 +558,11 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Empty<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let at = now_ns();
     let n = state.count.fetch_add(1, Ordering::Relaxed) + 1;
     state.first_ns.fetch_min(at, Ordering::Relaxed);
@@ -739,7 +762,12 @@ async fn apprise_peer(sink: &Sink, count: u64) -> AppriseResult {
     sink.reset();
     let started = Instant::now();
     let status = command
-        .args(["--title", "playback.started", "--body", "Alice started Home"])
+        .args([
+            "--title",
+            "playback.started",
+            "--body",
+            "Alice started Home",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -1144,8 +1172,7 @@ async fn memory(bin: &Path, args: &Args) -> MemoryResult {
         let now = herald.cpu();
         let quiet = now.saturating_sub(cpu) < Duration::from_millis(50);
         cpu = now;
-        if (pending >= events * webhooks as u64 && due == 0 && quiet) || Instant::now() > deadline
-        {
+        if (pending >= events * webhooks as u64 && due == 0 && quiet) || Instant::now() > deadline {
             break;
         }
     }
@@ -1298,7 +1325,10 @@ impl Report {
                 w,
                 "| durability | webhooks/event | events × runs | deliveries/s to sink | of ceiling | runs (min–max) | recorded/s | events accepted/s | herald CPU/delivery | new sink connections | herald peak RSS | signatures |"
             );
-            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            let _ = writeln!(
+                w,
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            );
             for row in &self.throughput {
                 let d: Vec<f64> = row.samples.iter().map(|s| s.deliveries_per_s).collect();
                 let min = d.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1369,7 +1399,12 @@ impl Report {
         if let Some(m) = &self.memory {
             let _ = writeln!(w, "\n## Memory of herald (/proc/<pid>/status)\n");
             let _ = writeln!(w, "| state | VmRSS | VmHWM (peak) |\n|---|---:|---:|");
-            let _ = writeln!(w, "| idle, just started | {} | {} |", mb(m.idle.rss_kb), mb(m.idle.hwm_kb));
+            let _ = writeln!(
+                w,
+                "| idle, just started | {} | {} |",
+                mb(m.idle.rss_kb),
+                mb(m.idle.hwm_kb)
+            );
             let _ = writeln!(
                 w,
                 "| idle, {} webhooks registered | {} | {} |",
