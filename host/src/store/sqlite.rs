@@ -426,14 +426,17 @@ fn rules_text(rules: &herald_core::rules::Rules) -> Result<Option<String>> {
 /// the event already existed.
 fn insert_event_rows(
     conn: &Connection,
-    id: &str,
-    kind: &str,
-    timestamp: &str,
-    source: Option<&str>,
-    body: &[u8],
+    event: &EventRow,
     deliveries: &[NewDelivery],
     existing_ok: bool,
 ) -> Result<bool> {
+    let EventRow {
+        id,
+        kind,
+        timestamp,
+        source,
+        body,
+    } = event;
     let now = now_millis();
     let inserted = conn
         .prepare_cached(
@@ -471,16 +474,27 @@ fn insert_event_rows(
     Ok(true)
 }
 
-/// `(id, kind, timestamp, source)` of an event as stored.
-fn event_columns(event: &Event) -> (String, String, String, Option<String>) {
-    (
-        event.id.clone(),
-        event.event.as_str().to_owned(),
-        event
-            .timestamp
-            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        event.source.clone(),
-    )
+/// An event's row as stored, owned so it can move to the writer thread.
+struct EventRow {
+    id: String,
+    kind: String,
+    timestamp: String,
+    source: Option<String>,
+    body: Vec<u8>,
+}
+
+impl EventRow {
+    fn new(event: &Event, body: Vec<u8>) -> EventRow {
+        EventRow {
+            id: event.id.clone(),
+            kind: event.event.as_str().to_owned(),
+            timestamp: event
+                .timestamp
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            source: event.source.clone(),
+            body,
+        }
+    }
 }
 
 fn fail_pending_of(conn: &Connection, id: &str, reason: &str) -> Result<()> {
@@ -501,20 +515,9 @@ impl Store for SqliteStore {
         body: Vec<u8>,
         deliveries: Vec<NewDelivery>,
     ) -> Result<bool> {
-        let (id, kind, timestamp, source) = event_columns(event);
-        self.write(move |conn| {
-            insert_event_rows(
-                conn,
-                &id,
-                &kind,
-                &timestamp,
-                source.as_deref(),
-                &body,
-                &deliveries,
-                false,
-            )
-        })
-        .await
+        let row = EventRow::new(event, body);
+        self.write(move |conn| insert_event_rows(conn, &row, &deliveries, false))
+            .await
     }
 
     async fn event_body(&self, event_id: &str) -> Result<Option<Vec<u8>>> {
@@ -906,11 +909,11 @@ impl Store for SqliteStore {
         body: Vec<u8>,
         delivery: NewDelivery,
     ) -> Result<bool> {
-        let (id, kind, timestamp, source) = event_columns(event);
+        let row = EventRow::new(event, body);
         let held: Vec<String> = group.items.iter().map(|(id, _)| id.clone()).collect();
         self.write(move |conn| {
             let now = now_millis();
-            let note = format!("sent in {} ({id})", delivery.id);
+            let note = format!("sent in {} ({})", delivery.id, row.id);
             let mut merged = 0;
             for held_id in &held {
                 merged += conn
@@ -923,17 +926,7 @@ impl Store for SqliteStore {
             if merged == 0 {
                 return Ok(false);
             }
-            insert_event_rows(
-                conn,
-                &id,
-                &kind,
-                &timestamp,
-                source.as_deref(),
-                &body,
-                std::slice::from_ref(&delivery),
-                true,
-            )
-            .map(|_| true)
+            insert_event_rows(conn, &row, std::slice::from_ref(&delivery), true).map(|_| true)
         })
         .await
     }
