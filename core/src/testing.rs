@@ -66,6 +66,18 @@ pub fn build(kind: &str, settings: Value) -> crate::Result<Box<dyn NotificationP
     Registry::from_inventory()?.build(&plugin_config(kind, "test", settings))
 }
 
+/// The error of building an instance of `kind` from `settings`, as text.
+///
+/// # Panics
+///
+/// When the settings are accepted: the test expected an error.
+pub fn build_error(kind: &str, settings: Value) -> String {
+    match build(kind, settings) {
+        Ok(_) => panic!("config accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// An answer with `status`, `headers` and a text `body`, for `classify`
 /// tests.
 pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {

@@ -5,10 +5,7 @@ use serde_json::json;
 use crate::build;
 
 fn error_of(settings: serde_json::Value) -> String {
-    match build(settings) {
-        Ok(_) => panic!("config accepted"),
-        Err(e) => e.to_string(),
-    }
+    herald_core::testing::build_error(herald_ntfy::KIND, settings)
 }
 
 #[test]

@@ -6,10 +6,7 @@ use crate::build;
 use crate::server::{TOKEN, USER};
 
 fn error_of(settings: serde_json::Value) -> String {
-    match build(settings) {
-        Ok(_) => panic!("config accepted"),
-        Err(e) => e.to_string(),
-    }
+    herald_core::testing::build_error(herald_pushover::KIND, settings)
 }
 
 #[test]
