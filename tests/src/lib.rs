@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::sync::Notify;
 
-/// The `herald` binary: `HERALD_BIN` when set (CI points it at the binary
+/// The `herald` binary: `E2E_HERALD_BIN` when set (CI points it at the binary
 /// its own `cargo test --workspace` just built, so no second build with other
 /// features happens), else built once per test run.
 pub fn herald_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("HERALD_BIN") {
+        if let Some(bin) = std::env::var_os("E2E_HERALD_BIN") {
             return PathBuf::from(bin);
         }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
