@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,9 @@ impl Drop for Broker {
     }
 }
 
+/// Distinct client ids: two clients with one id would share a session.
+static NEXT_CLIENT: AtomicUsize = AtomicUsize::new(0);
+
 /// `mosquitto_sub` printing `topic|qos|retain|payload` per message.
 struct Subscriber {
     child: Child,
@@ -98,7 +102,10 @@ impl Subscriber {
                 "-c",
                 "-i",
             ])
-            .arg(format!("herald-e2e-{port}"))
+            .arg(format!(
+                "herald-e2e-{port}-{}",
+                NEXT_CLIENT.fetch_add(1, Ordering::Relaxed)
+            ))
             .args(["-F", "%t|%q|%r|%p"])
             .stdout(Stdio::piped())
             .spawn()
