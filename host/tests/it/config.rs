@@ -59,17 +59,21 @@ fn yaml_is_equivalent() {
 
 #[test]
 fn the_shipped_example_configs_load_and_agree() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    let toml = config::load(Some(&root.join("herald.toml")))
-        .unwrap()
-        .config;
-    let yaml = config::load(Some(&root.join("herald.yaml")))
-        .unwrap()
-        .config;
-    assert_eq!(
-        serde_json::to_value(&toml).unwrap(),
-        serde_json::to_value(&yaml).unwrap()
-    );
+    // In a jail: other tests set HERALD_* variables, which would leak in.
+    Jail::expect_with(|_jail| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        let toml = config::load(Some(&root.join("herald.toml")))
+            .unwrap()
+            .config;
+        let yaml = config::load(Some(&root.join("herald.yaml")))
+            .unwrap()
+            .config;
+        assert_eq!(
+            serde_json::to_value(&toml).unwrap(),
+            serde_json::to_value(&yaml).unwrap()
+        );
+        Ok(())
+    });
 }
 
 #[test]
