@@ -95,11 +95,17 @@ fn default_true() -> bool {
 impl PluginConfig {
     /// Deserializes the service's own settings into `T` (which should deny
     /// unknown fields); errors name the instance and the key.
+    ///
+    /// A wrong value names its key path: `` `qos`: invalid type… ``.
     pub fn settings<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_value(Value::Object(self.settings.clone())).map_err(|e| {
-            Error::PluginConfig {
-                instance: self.name.clone(),
-                message: e.to_string(),
+        let settings = Value::Object(self.settings.clone());
+        serde_path_to_error::deserialize(settings).map_err(|e| {
+            let path = e.path().to_string();
+            let error = e.into_inner();
+            if path == "." {
+                self.error(error.to_string())
+            } else {
+                self.error(format!("`{path}`: {error}"))
             }
         })
     }

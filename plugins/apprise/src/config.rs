@@ -120,16 +120,7 @@ impl AppriseConfig {
     /// Reads and checks the instance's settings; errors name the instance
     /// and the key (never a URL).
     pub fn from_plugin_config(config: &PluginConfig) -> herald_core::Result<AppriseConfig> {
-        let settings = serde_json::Value::Object(config.settings.clone());
-        let settings: AppriseConfig = serde_path_to_error::deserialize(settings).map_err(|e| {
-            let path = e.path().to_string();
-            let error = e.into_inner();
-            if path == "." {
-                config.error(error.to_string())
-            } else {
-                config.error(format!("`{path}`: {error}"))
-            }
-        })?;
+        let settings: AppriseConfig = config.settings()?;
         settings.validate(config)?;
         Ok(settings)
     }

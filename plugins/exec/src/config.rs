@@ -98,16 +98,7 @@ impl ExecSettings {
     /// Reads and checks the instance's settings; errors name the instance
     /// and the key.
     pub fn from_config(config: &PluginConfig) -> herald_core::Result<ExecSettings> {
-        let settings = serde_json::Value::Object(config.settings.clone());
-        let settings: ExecSettings = serde_path_to_error::deserialize(settings).map_err(|e| {
-            let path = e.path().to_string();
-            let error = e.into_inner();
-            if path == "." {
-                config.error(error.to_string())
-            } else {
-                config.error(format!("`{path}`: {error}"))
-            }
-        })?;
+        let settings: ExecSettings = config.settings()?;
         settings.validate(config)?;
         Ok(settings)
     }

@@ -21,16 +21,7 @@ impl MqttConfig {
     /// Reads the instance's settings; errors name the instance and the key
     /// (`` `qos`: invalid type… ``), unknown keys included.
     pub fn from_plugin_config(config: &PluginConfig) -> herald_core::Result<MqttConfig> {
-        let settings = serde_json::Value::Object(config.settings.clone());
-        serde_path_to_error::deserialize(settings).map_err(|e| {
-            let path = e.path().to_string();
-            let error = e.into_inner();
-            if path == "." {
-                config.error(error.to_string())
-            } else {
-                config.error(format!("`{path}`: {error}"))
-            }
-        })
+        config.settings()
     }
 }
 

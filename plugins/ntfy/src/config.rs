@@ -98,16 +98,7 @@ impl NtfyConfig {
     /// Reads and checks the instance's settings; errors name the instance
     /// and the key.
     pub fn from_plugin_config(config: &PluginConfig) -> herald_core::Result<NtfyConfig> {
-        let settings = serde_json::Value::Object(config.settings.clone());
-        let settings: NtfyConfig = serde_path_to_error::deserialize(settings).map_err(|e| {
-            let path = e.path().to_string();
-            let error = e.into_inner();
-            if path == "." {
-                config.error(error.to_string())
-            } else {
-                config.error(format!("`{path}`: {error}"))
-            }
-        })?;
+        let settings: NtfyConfig = config.settings()?;
         settings.validate(config)?;
         Ok(settings)
     }
