@@ -141,8 +141,9 @@ struct Job {
     attempts_before: u32,
     event: Arc<Event>,
     body: Arc<String>,
-    /// A fallback delivery never falls back again (no loops).
-    is_fallback: bool,
+    /// Whether a final failure goes to the destination's fallback: not for
+    /// a fallback delivery itself (no loops), nor for a test notification.
+    may_fall_back: bool,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -340,7 +341,7 @@ impl Dispatcher {
                 attempts_before: 0,
                 event: event.clone(),
                 body: body.clone(),
-                is_fallback: false,
+                may_fall_back: true,
                 _permit: Some(permit),
             })
             .collect();
@@ -403,7 +404,7 @@ impl Dispatcher {
             attempts_before: 0,
             event: Arc::new(event),
             body: Arc::new(body),
-            is_fallback: false,
+            may_fall_back: false,
             _permit: None,
         };
         let started = Instant::now();
@@ -476,7 +477,7 @@ impl Dispatcher {
             attempts_before: claimed.attempts,
             event: Arc::new(event),
             body: Arc::new(String::from_utf8_lossy(&claimed.event_body).into_owned()),
-            is_fallback: claimed
+            may_fall_back: !claimed
                 .note
                 .as_deref()
                 .is_some_and(|n| n.starts_with(FALLBACK_NOTE)),
@@ -562,7 +563,7 @@ impl Dispatcher {
         if matches!(next, NextStep::RetryAt(_)) {
             self.wake.notify_one();
         }
-        if next == NextStep::Failed && !job.is_fallback {
+        if next == NextStep::Failed && job.may_fall_back {
             self.fall_back(job).await;
         }
     }
