@@ -85,11 +85,17 @@ impl Mqtt {
     /// files are read and checked here.
     pub fn from_config(config: &PluginConfig) -> Result<Mqtt> {
         let settings = MqttConfig::from_plugin_config(config)?;
-        if !config.templates.is_empty() {
-            return Err(config.error(
-                "`templates`: the MQTT payload is the event JSON; templates are not supported",
-            ));
-        }
+        // Payload templates: only overrides are used (the built-in default
+        // is never rendered: without an override the payload is the JSON).
+        let templates = if config.templates.is_empty() {
+            None
+        } else {
+            Some(std::sync::Arc::new(herald_core::template::Templates::new(
+                config,
+                &[("default", "{{event}}")],
+                herald_core::template::Markup::Plain,
+            )?))
+        };
         let key_error = |key: &str, message: &str| config.error(format!("`{key}`: {message}"));
 
         if settings.host.trim().is_empty() {
@@ -166,6 +172,7 @@ impl Mqtt {
         };
         Ok(Mqtt {
             formatter: Formatter {
+                templates,
                 topic,
                 qos: settings.qos,
                 retain: settings.retain,

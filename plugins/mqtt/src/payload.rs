@@ -2,7 +2,9 @@
 //!
 //! The topic comes from a `{placeholder}` template (see
 //! [`TopicTemplate`]); the payload is the event's JSON, byte for byte
-//! [`Event::to_json_bytes`], so subscribers get what a webhook would.
+//! [`Event::to_json_bytes`], so subscribers get what a webhook would — or,
+//! for an event the instance has a `templates` override for, that rendered
+//! handlebars template (plain text, nothing escaped).
 
 use herald_core::{Event, Publish};
 use serde_json::Value;
@@ -129,6 +131,10 @@ fn push_value(topic: &mut String, value: &str) {
 /// How an instance turns events into publishes.
 #[derive(Clone, Debug)]
 pub struct Formatter {
+    /// Payload templates from the instance's `templates`: an event with an
+    /// override (or a `default` override) publishes the rendered text; every
+    /// other event publishes its JSON.
+    pub templates: Option<std::sync::Arc<herald_core::template::Templates>>,
     /// The topic template.
     pub topic: TopicTemplate,
     /// QoS of event publishes.
@@ -147,8 +153,17 @@ impl Formatter {
                 topic.len()
             )));
         }
-        let payload = String::from_utf8(event.to_json_bytes())
-            .map_err(|e| herald_core::Error::Format(e.to_string()))?;
+        let templated = self.templates.as_ref().filter(|t| {
+            matches!(
+                t.source_for(event.event.as_str()),
+                herald_core::template::TemplateSource::Override(_)
+            )
+        });
+        let payload = match templated {
+            Some(templates) => templates.render(event)?,
+            None => String::from_utf8(event.to_json_bytes())
+                .map_err(|e| herald_core::Error::Format(e.to_string()))?,
+        };
         Ok(Publish {
             topic,
             payload,

@@ -72,15 +72,41 @@ fn errors_name_the_key() {
 }
 
 #[test]
-fn templates_are_refused_with_their_key() {
+fn template_overrides_replace_the_json_payload_of_their_events_only() {
+    use herald_core::NotificationPlugin;
     let mut config = crate::plugin_config(json!({"host": "h"}));
-    config
-        .templates
-        .insert("default".into(), "{{title}}".into());
+    config.templates.insert(
+        "playback.started".into(),
+        "{{user}} started {{display_title}} & more".into(),
+    );
+    let mqtt = herald_mqtt::Mqtt::from_config(&config).unwrap();
+    let data = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let started = herald_core::Event::new(
+        herald_core::EventKind::parse("playback.started").unwrap(),
+        data(json!({"media_item_id": "m", "user_name": "Alice", "title": "Dune", "year": 2021})),
+    );
+    let herald_core::Message::Publish(publish) = mqtt.format(&started).unwrap() else {
+        panic!("not a publish")
+    };
+    assert_eq!(publish.payload, "Alice started Dune (2021) & more");
+    let other = herald_core::Event::new(
+        herald_core::EventKind::parse("app.ping").unwrap(),
+        data(json!({})),
+    );
+    let herald_core::Message::Publish(publish) = mqtt.format(&other).unwrap() else {
+        panic!("not a publish")
+    };
+    assert_eq!(publish.payload.as_bytes(), other.to_json_bytes());
+}
+
+#[test]
+fn a_broken_template_is_named_at_build() {
+    let mut config = crate::plugin_config(json!({"host": "h"}));
+    config.templates.insert("default".into(), "{{#if}}".into());
     let error = herald_mqtt::Mqtt::from_config(&config)
         .unwrap_err()
         .to_string();
-    assert!(error.contains("`templates`"), "{error}");
+    assert!(error.contains("default"), "{error}");
 }
 
 #[test]
