@@ -50,13 +50,17 @@ pub enum Command {
     /// Print each configured source's ingest URL, to paste into the media
     /// server's webhook settings.
     Sources {
-        /// Config file (TOML or YAML); default `config/herald.toml` if present.
-        #[arg(long, short, env = "HERALD_CONFIG")]
-        config: Option<PathBuf>,
+        /// Where the config is, and (with `--running`) how to reach Herald.
+        #[command(flatten)]
+        remote: AdminRemote,
         /// How the media server reaches Herald, e.g. `http://192.168.1.10:8787`
         /// (default: `http://` and `server.listen`).
         #[arg(long)]
         base_url: Option<String>,
+        /// Ask the running Herald (`GET /api/v1/admin/sources`) instead of
+        /// reading the config file.
+        #[arg(long)]
+        running: bool,
     },
 }
 
@@ -141,6 +145,11 @@ pub fn run() -> ExitCode {
         Command::Webhooks {
             command: WebhooksCommand::List { remote, json },
         } => remote::list_webhooks(remote, json),
+        Command::Sources {
+            remote,
+            base_url,
+            running: true,
+        } => remote::list_sources(remote, base_url),
         command => execute(command).map_err(|e| e.to_string()),
     };
     match result {
@@ -188,8 +197,10 @@ fn execute(command: Command) -> crate::Result<()> {
             let _ = writeln!(out, "# config OK ({source}); secrets redacted\n{text}");
             Ok(())
         }
-        Command::Sources { config, base_url } => {
-            let loaded = config::load(config.as_deref())?;
+        Command::Sources {
+            remote, base_url, ..
+        } => {
+            let loaded = config::load(remote.config.as_deref())?;
             let base =
                 base_url.unwrap_or_else(|| format!("http://{}", loaded.config.server.listen));
             let base = base.trim_end_matches('/');
@@ -329,6 +340,42 @@ mod remote {
             .as_array()
             .ok_or("the answer has no `webhooks` list")?;
         let _ = write!(out, "{}", table(webhooks));
+        Ok(())
+    }
+
+    /// `herald sources --running`.
+    pub(super) fn list_sources(
+        remote: AdminRemote,
+        base_url: Option<String>,
+    ) -> Result<(), String> {
+        let mut lazy = LazyConfig::new(remote.config);
+        let base = self::base_url(remote.url, &mut lazy)?;
+        let token = token(remote.token, &mut lazy, "admin_token", |c| {
+            c.server.admin_token.clone()
+        })?;
+        let answer = send(|client| {
+            client
+                .get(format!("{base}/api/v1/admin/sources"))
+                .bearer_auth(&token)
+        })?;
+        let sources = answer["sources"]
+            .as_array()
+            .ok_or("the answer has no `sources` list")?;
+        let public = base_url.unwrap_or(base);
+        let public = public.trim_end_matches('/');
+        let mut out = std::io::stdout();
+        if sources.is_empty() {
+            let _ = writeln!(out, "no [[sources]] configured");
+        }
+        for source in sources {
+            let _ = writeln!(
+                out,
+                "{:<16} {:<9} {public}{}",
+                source["name"].as_str().unwrap_or(""),
+                source["type"].as_str().unwrap_or(""),
+                source["path"].as_str().unwrap_or("")
+            );
+        }
         Ok(())
     }
 

@@ -204,3 +204,34 @@ fn herald_sources_prints_each_ingest_url() {
 fn config_text() -> String {
     format!("[[sources]]\nname = \"living-room-plex\"\ntype = \"plex\"\ntoken = \"{PLEX_TOKEN}\"\n")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn herald_sources_running_asks_the_admin_api() {
+    let sink = Sink::start().await;
+    let herald = Herald::start(&config(&sink));
+    let out = tokio::task::spawn_blocking({
+        let (url, token) = (herald.url(""), herald.admin_token.clone());
+        move || {
+            std::process::Command::new(herald_tests::herald_bin())
+                .args(["sources", "--running", "--url", &url, "--token", &token])
+                .args(["--base-url", "http://192.0.2.10:8787"])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "http://192.0.2.10:8787/api/v1/ingest/{PLEX_TOKEN}"
+        )),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("jelly ")), "{text}");
+}
