@@ -296,6 +296,13 @@ impl HttpResponse {
         (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
     }
 
+    /// A delay in seconds (fractional allowed) at a JSON pointer of the body,
+    /// e.g. `/retry_after` (Discord) or `/parameters/retry_after` (Telegram).
+    pub fn retry_after_json(&self, pointer: &str) -> Option<Duration> {
+        let secs = self.json()?.pointer(pointer)?.as_f64()?;
+        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    }
+
     /// The body parsed as JSON, if it is.
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()

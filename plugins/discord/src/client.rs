@@ -7,8 +7,6 @@
 //! for requests it will never take (unknown webhook, invalid token, invalid
 //! form body).
 
-use std::time::Duration;
-
 use herald_core::plugin::default_classify;
 use herald_core::{HttpResponse, Verdict};
 
@@ -18,7 +16,9 @@ use herald_core::{HttpResponse, Verdict};
 pub fn classify(response: &HttpResponse) -> Verdict {
     match response.status {
         429 => Verdict::Retry {
-            after: body_retry_after(response).or_else(|| response.retry_after_header()),
+            after: response
+                .retry_after_json("/retry_after")
+                .or_else(|| response.retry_after_header()),
         },
         // Not retried, unlike `default_classify`: Discord never sends it.
         425 => Verdict::Reject,
@@ -26,15 +26,11 @@ pub fn classify(response: &HttpResponse) -> Verdict {
     }
 }
 
-/// `retry_after` (seconds, fractional allowed) from a JSON rate-limit body.
-fn body_retry_after(response: &HttpResponse) -> Option<Duration> {
-    let secs = response.json()?.get("retry_after")?.as_f64()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::time::Duration;
+
     use herald_core::testing::response;
 
     use super::*;

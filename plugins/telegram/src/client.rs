@@ -6,8 +6,6 @@
 //! can't parse entities), 401 (bad token), 403 (bot blocked or kicked) and
 //! 404 will never succeed as is.
 
-use std::time::Duration;
-
 use herald_core::{DeliveryReport, HttpResponse, Verdict};
 
 /// Replaces every occurrence of the token (and of its secret half) in the
@@ -39,12 +37,8 @@ pub fn classify(response: &HttpResponse) -> Verdict {
     match response.status {
         200..=299 if ok != Some(false) => Verdict::Delivered,
         429 => Verdict::Retry {
-            after: body
-                .as_ref()
-                .and_then(|b| b.pointer("/parameters/retry_after"))
-                .and_then(|v| v.as_f64())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
+            after: response
+                .retry_after_json("/parameters/retry_after")
                 .or_else(|| response.retry_after_header()),
         },
         408 | 500..=599 => Verdict::Retry {
@@ -65,6 +59,8 @@ pub fn description(response: &HttpResponse) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use herald_core::testing::response;
 
     use super::*;
