@@ -786,3 +786,59 @@ async fn pending_deliveries_survive_kill_9() {
         .collect();
     assert_eq!(delivered, accepted);
 }
+
+/// A real PHP receiver built from the README's PHP snippet (`php -S`).
+#[tokio::test]
+async fn readme_php_receiver_verifies_herald() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme
+        .find("```php")
+        .expect("README has a ```php receiver snippet")
+        + 6;
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The snippet, then an answer that shows what it decoded.
+    let script = format!(
+        "{}\necho json_encode(['event' => $event['event']]);\n",
+        readme[start..end].trim_start()
+    );
+    std::fs::write(dir.path().join("receiver.php"), script).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut php = Command::new("php")
+        .args(["-S", &format!("127.0.0.1:{port}"), "receiver.php"])
+        .current_dir(dir.path())
+        .env("HERALD_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("php (apt-get install php-cli)");
+    eventually(WAIT, || async {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+
+    let herald = Herald::start(&format!("{TEST_CONFIG}max_retries = 0\n"));
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let good = herald
+        .create_webhook(json!({"name": "php", "url": url, "secret": SECRET, "events": ["*"]}))
+        .await;
+    let bad = herald
+        .create_webhook(json!({"name": "php-wrong-secret", "url": url, "secret": "another-secret-of-32-characters!", "events": ["*"]}))
+        .await;
+    herald.post_event(&json!({"event": "app.deployed"})).await;
+    let ok = delivery_of(&herald, good["id"].as_str().unwrap(), "success").await;
+    assert_eq!(ok["last_status_code"], 200);
+    let refused = delivery_of(&herald, bad["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(refused["last_status_code"], 401);
+    let detail = delivery_detail(&herald, ok["id"].as_str().unwrap()).await;
+    assert_eq!(detail["response_body"], r#"{"event":"app.deployed"}"#);
+    let _ = php.kill();
+    let _ = php.wait();
+}
