@@ -144,6 +144,17 @@ async fn load_webhook(state: &AppState, id: &str) -> Result<Webhook, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("webhook `{id}`")))
 }
 
+/// Stores a changed webhook and makes the dispatcher see it.
+async fn save(state: &AppState, webhook: &Webhook) -> Result<(), ApiError> {
+    state
+        .dispatcher
+        .store()
+        .update_webhook(webhook.clone())
+        .await?;
+    state.dispatcher.reload_webhooks().await?;
+    Ok(())
+}
+
 async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let webhooks = state.dispatcher.store().webhooks().await?;
     Ok(Json(json!({
@@ -314,12 +325,7 @@ async fn patch_webhook(
         webhook.active = active;
     }
     webhook.updated_at = now_millis();
-    state
-        .dispatcher
-        .store()
-        .update_webhook(webhook.clone())
-        .await?;
-    state.dispatcher.reload_webhooks().await?;
+    save(&state, &webhook).await?;
     Ok(Json(json!({"webhook": webhook_json(&webhook)})))
 }
 
@@ -365,12 +371,7 @@ async fn rotate_secret(
     }
     webhook.secret = webhooks::generate_secret(webhook.signature);
     webhook.updated_at = now_millis();
-    state
-        .dispatcher
-        .store()
-        .update_webhook(webhook.clone())
-        .await?;
-    state.dispatcher.reload_webhooks().await?;
+    save(&state, &webhook).await?;
     tracing::info!(webhook = %id, "webhook secret rotated");
     Ok(Json(
         json!({"secret": webhook.secret, "signature": webhook.signature}),

@@ -370,14 +370,7 @@ fn insert_webhook(conn: &Connection, w: &Webhook) -> Result<()> {
             rules_text(&w.rules)?,
         ],
     )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Error::Conflict(format!("a webhook named `{}` already exists", w.name))
-        }
-        other => other.into(),
-    })?;
+    .map_err(|e| name_conflict(e, &w.name))?;
     Ok(())
 }
 
@@ -404,14 +397,19 @@ fn update_webhook_row(conn: &Connection, w: &Webhook) -> Result<usize> {
             rules_text(&w.rules)?,
         ],
     )
-    .map_err(|e| match e {
+    .map_err(|e| name_conflict(e, &w.name))
+}
+
+/// A unique-name violation as a conflict naming the webhook.
+fn name_conflict(error: rusqlite::Error, name: &str) -> Error {
+    match error {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            Error::Conflict(format!("a webhook named `{}` already exists", w.name))
+            Error::Conflict(format!("a webhook named `{name}` already exists"))
         }
         other => other.into(),
-    })
+    }
 }
 
 fn rules_text(rules: &herald_core::rules::Rules) -> Result<Option<String>> {
