@@ -85,13 +85,7 @@ pub trait NotificationPlugin: Send + Sync + 'static {
     /// the answer; other message types need their own implementation.
     async fn deliver(&self, message: &Message, ctx: &DeliveryContext) -> DeliveryReport {
         match message {
-            Message::Http(request) => match send_http(ctx, request).await {
-                Ok(response) => {
-                    let verdict = self.classify(&response);
-                    DeliveryReport::from_response(verdict, &response)
-                }
-                Err(report) => report,
-            },
+            Message::Http(request) => deliver_http(self, request, ctx).await,
             other => DeliveryReport::reject(format!(
                 "plugin `{}` cannot deliver a {} message",
                 self.kind(),
@@ -104,6 +98,37 @@ pub trait NotificationPlugin: Send + Sync + 'static {
     /// [`default_classify`].
     fn classify(&self, response: &HttpResponse) -> Verdict {
         default_classify(response)
+    }
+
+    /// The service's own words for a failed answer (e.g. ntfy's
+    /// `unauthorized (40101)`), used as the report's error instead of the bare
+    /// `HTTP <status>`. Defaults to none.
+    fn describe_failure(&self, _response: &HttpResponse) -> Option<String> {
+        None
+    }
+}
+
+/// The default HTTP delivery: sends `request`, [`classify`](NotificationPlugin::classify)s
+/// the answer and, when it failed, takes the error text from
+/// [`describe_failure`](NotificationPlugin::describe_failure). Plugins that
+/// override `deliver` to post-process a report start from this.
+pub async fn deliver_http<P: NotificationPlugin + ?Sized>(
+    plugin: &P,
+    request: &HttpRequest,
+    ctx: &DeliveryContext,
+) -> DeliveryReport {
+    match send_http(ctx, request).await {
+        Ok(response) => {
+            let verdict = plugin.classify(&response);
+            let mut report = DeliveryReport::from_response(verdict, &response);
+            if !report.is_delivered() {
+                if let Some(text) = plugin.describe_failure(&response) {
+                    report.error = Some(text);
+                }
+            }
+            report
+        }
+        Err(report) => report,
     }
 }
 

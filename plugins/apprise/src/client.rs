@@ -16,8 +16,10 @@
 //! no URL. The report keeps the status 204 and a note for the delivery log,
 //! and a warning is logged, so a mistyped key or tag is still visible.
 
-use herald_core::plugin::{default_classify, send_http};
-use herald_core::{DeliveryContext, DeliveryReport, HttpRequest, HttpResponse, Verdict};
+use herald_core::plugin::{default_classify, deliver_http};
+use herald_core::{
+    DeliveryContext, DeliveryReport, HttpRequest, HttpResponse, NotificationPlugin, Verdict,
+};
 
 /// The note kept with a 204 answer.
 pub const NOTHING_TO_NOTIFY: &str =
@@ -52,19 +54,15 @@ pub fn error_text(response: &HttpResponse) -> String {
 }
 
 /// Sends the request and reports the outcome.
-pub async fn deliver(request: &HttpRequest, ctx: &DeliveryContext) -> DeliveryReport {
-    match send_http(ctx, request).await {
-        Ok(response) => {
-            let verdict = classify(&response);
-            let mut report = DeliveryReport::from_response(verdict, &response);
-            if response.status == 204 {
-                tracing::warn!("{NOTHING_TO_NOTIFY}");
-                report.response_body = Some(NOTHING_TO_NOTIFY.to_owned());
-            } else if !report.is_delivered() {
-                report.error = Some(error_text(&response));
-            }
-            report
-        }
-        Err(report) => report,
+pub async fn deliver(
+    plugin: &impl NotificationPlugin,
+    request: &HttpRequest,
+    ctx: &DeliveryContext,
+) -> DeliveryReport {
+    let mut report = deliver_http(plugin, request, ctx).await;
+    if report.status_code == Some(204) {
+        tracing::warn!("{NOTHING_TO_NOTIFY}");
+        report.response_body = Some(NOTHING_TO_NOTIFY.to_owned());
     }
+    report
 }

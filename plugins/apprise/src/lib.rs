@@ -80,7 +80,7 @@ impl NotificationPlugin for Apprise {
 
     async fn deliver(&self, message: &Message, ctx: &DeliveryContext) -> DeliveryReport {
         match message {
-            Message::Http(request) => client::deliver(request, ctx).await,
+            Message::Http(request) => client::deliver(self, request, ctx).await,
             Message::Publish(_) => {
                 DeliveryReport::reject("the Apprise plugin only delivers HTTP requests")
             }
@@ -89,5 +89,9 @@ impl NotificationPlugin for Apprise {
 
     fn classify(&self, response: &HttpResponse) -> Verdict {
         client::classify(response)
+    }
+
+    fn describe_failure(&self, response: &HttpResponse) -> Option<String> {
+        Some(client::error_text(response))
     }
 }

@@ -6,8 +6,8 @@
 //! (bad request), 401/403 (credentials, topic access), 404, 413 (too large)
 //! are not.
 
-use herald_core::plugin::{default_classify, send_http};
-use herald_core::{DeliveryContext, DeliveryReport, HttpRequest, HttpResponse, Verdict};
+use herald_core::plugin::default_classify;
+use herald_core::{HttpResponse, Verdict};
 
 /// What an ntfy answer means.
 pub fn classify(response: &HttpResponse) -> Verdict {
@@ -36,20 +36,5 @@ pub fn error_text(response: &HttpResponse) -> String {
         (Some(error), Some(code)) => format!("HTTP {}: {error} ({code})", response.status),
         (Some(error), None) => format!("HTTP {}: {error}", response.status),
         _ => format!("HTTP {}", response.status),
-    }
-}
-
-/// Sends a publish and reports the outcome with ntfy's own error text.
-pub async fn deliver(request: &HttpRequest, ctx: &DeliveryContext) -> DeliveryReport {
-    match send_http(ctx, request).await {
-        Ok(response) => {
-            let verdict = classify(&response);
-            let mut report = DeliveryReport::from_response(verdict, &response);
-            if !report.is_delivered() {
-                report.error = Some(error_text(&response));
-            }
-            report
-        }
-        Err(report) => report,
     }
 }

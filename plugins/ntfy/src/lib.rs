@@ -18,8 +18,7 @@ pub mod payload;
 
 use herald_core::template::{Markup, Templates};
 use herald_core::{
-    async_trait, DeliveryContext, DeliveryReport, Event, HttpResponse, Message, NotificationPlugin,
-    PluginConfig, Result, Verdict,
+    async_trait, Event, HttpResponse, Message, NotificationPlugin, PluginConfig, Result, Verdict,
 };
 
 pub use config::NtfyConfig;
@@ -90,16 +89,11 @@ impl NotificationPlugin for Ntfy {
         Ok(Message::Http(self.formatter.request(event, &text)))
     }
 
-    async fn deliver(&self, message: &Message, ctx: &DeliveryContext) -> DeliveryReport {
-        match message {
-            Message::Http(request) => client::deliver(request, ctx).await,
-            Message::Publish(_) => {
-                DeliveryReport::reject("the ntfy plugin only delivers HTTP requests")
-            }
-        }
-    }
-
     fn classify(&self, response: &HttpResponse) -> Verdict {
         client::classify(response)
+    }
+
+    fn describe_failure(&self, response: &HttpResponse) -> Option<String> {
+        Some(client::error_text(response))
     }
 }

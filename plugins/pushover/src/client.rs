@@ -7,8 +7,8 @@
 //! The token and user key are in the form body: they are never part of an
 //! error.
 
-use herald_core::plugin::{default_classify, send_http};
-use herald_core::{DeliveryContext, DeliveryReport, HttpRequest, HttpResponse, Verdict};
+use herald_core::plugin::default_classify;
+use herald_core::{HttpResponse, Verdict};
 
 /// What a Pushover answer means.
 pub fn classify(response: &HttpResponse) -> Verdict {
@@ -39,20 +39,5 @@ pub fn error_text(response: &HttpResponse) -> String {
         format!("HTTP {}", response.status)
     } else {
         format!("HTTP {}: {}", response.status, errors.join("; "))
-    }
-}
-
-/// Sends the form and reports the outcome with Pushover's errors.
-pub async fn deliver(request: &HttpRequest, ctx: &DeliveryContext) -> DeliveryReport {
-    match send_http(ctx, request).await {
-        Ok(response) => {
-            let verdict = classify(&response);
-            let mut report = DeliveryReport::from_response(verdict, &response);
-            if !report.is_delivered() {
-                report.error = Some(error_text(&response));
-            }
-            report
-        }
-        Err(report) => report,
     }
 }

@@ -15,7 +15,7 @@ pub mod client;
 pub mod config;
 pub mod payload;
 
-use herald_core::plugin::send_http;
+use herald_core::plugin::deliver_http;
 use herald_core::template::Templates;
 use herald_core::{
     async_trait, DeliveryContext, DeliveryReport, Event, HttpResponse, Message, NotificationPlugin,
@@ -74,24 +74,18 @@ impl NotificationPlugin for Telegram {
         let Message::Http(request) = message else {
             return DeliveryReport::reject("plugin `telegram` can only deliver HTTP messages");
         };
-        let report = match send_http(ctx, request).await {
-            Ok(response) => {
-                let verdict = self.classify(&response);
-                let mut report = DeliveryReport::from_response(verdict, &response);
-                if report.error.is_some() {
-                    if let Some(description) = client::description(&response) {
-                        report.error = Some(format!("HTTP {}: {description}", response.status));
-                    }
-                }
-                report
-            }
-            Err(report) => report,
-        };
+        // The token is in the URL: scrub it from whatever came back.
+        let report = deliver_http(self, request, ctx).await;
         client::redact(report, self.settings.bot_token.expose())
     }
 
     fn classify(&self, response: &HttpResponse) -> Verdict {
         client::classify(response)
+    }
+
+    fn describe_failure(&self, response: &HttpResponse) -> Option<String> {
+        client::description(response)
+            .map(|description| format!("HTTP {}: {description}", response.status))
     }
 }
 
