@@ -401,12 +401,8 @@ mod remote {
 
         fn get(&mut self) -> Result<&LoadedConfig, String> {
             if self.loaded.is_none() {
-                // Read by clap already, and not config keys: the config's
-                // `HERALD_…` environment layer would refuse them.
-                // Single-threaded here (the runtime starts later).
-                for name in ["HERALD_URL", "HERALD_INGEST_TOKEN", "HERALD_ADMIN_TOKEN"] {
-                    std::env::remove_var(name);
-                }
+                // `HERALD_URL` and `HERALD_*_TOKEN` are not config keys; the
+                // config's environment layer ignores them (config::load).
                 let loaded = config::load(self.path.as_deref()).map_err(|e| e.to_string())?;
                 self.loaded = Some(loaded);
             }
