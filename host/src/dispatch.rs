@@ -151,6 +151,9 @@ struct Job {
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     webhooks: RwLock<Arc<HashMap<String, Arc<Webhook>>>>,
+    /// Webhooks the destination guard refuses under the current policy, with
+    /// the reason: checked once per reload, not on every attempt.
+    refused: RwLock<Arc<HashMap<String, String>>>,
     plugins: HashMap<String, Arc<PluginInstance>>,
     plugin_order: Vec<String>,
     http: HttpClients,
@@ -182,6 +185,7 @@ impl Dispatcher {
         let dispatcher = Arc::new(Dispatcher {
             store,
             webhooks: RwLock::new(Arc::new(HashMap::new())),
+            refused: RwLock::new(Arc::new(HashMap::new())),
             plugins,
             plugin_order,
             http,
@@ -219,10 +223,20 @@ impl Dispatcher {
     /// Re-reads the webhooks from the store (after any change).
     pub async fn reload_webhooks(&self) -> Result<()> {
         let all = self.store.webhooks().await?;
+        let refused = all
+            .iter()
+            .filter_map(|w| {
+                let reason = guard::check_url(&w.url, self.settings.policy).err()?;
+                Some((w.id.clone(), reason))
+            })
+            .collect::<HashMap<_, _>>();
         let map = all
             .into_iter()
             .map(|w| (w.id.clone(), Arc::new(w)))
             .collect::<HashMap<_, _>>();
+        if let Ok(mut guard) = self.refused.write() {
+            *guard = Arc::new(refused);
+        }
         if let Ok(mut guard) = self.webhooks.write() {
             *guard = Arc::new(map);
         }
@@ -710,7 +724,12 @@ impl Dispatcher {
     }
 
     async fn send_webhook(&self, webhook: &Webhook, job: &Job) -> DeliveryReport {
-        if let Err(reason) = guard::check_url(&webhook.url, self.settings.policy) {
+        let refused = self
+            .refused
+            .read()
+            .ok()
+            .and_then(|r| r.get(&webhook.id).cloned());
+        if let Some(reason) = refused {
             return DeliveryReport::reject(format!("destination refused: {reason}"));
         }
         let body = match &webhook.body_template {
